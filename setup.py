@@ -1,0 +1,31 @@
+"""Packaging for bert_mtl_ner: pins the TensorFlow 2.15 stack (see DEVELOPERS.md)."""
+from setuptools import find_packages, setup
+
+INSTALL_REQUIRES = [
+    "tensorflow==2.15.1",
+    "tf-keras==2.15.1",
+    "tensorflow-addons==0.23.0",
+    "transformers==4.57.6",
+    "seqeval==1.2.2",
+    "absl-py",
+    "numpy<2",
+]
+
+setup(
+    name="bert_mtl_ner",
+    version="0.1.0",
+    description=(
+        "Multi-task BERT-BiLSTM-AM-CRF for Chinese named entity recognition "
+        "(Tang et al., Neural Processing Letters 2022), on TensorFlow 2.15."
+    ),
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11,<3.12",
+    packages=find_packages(include=["bert_mtl_ner", "bert_mtl_ner.*"]),
+    install_requires=INSTALL_REQUIRES,
+    extras_require={
+        "gpu": ["tensorflow[and-cuda]==2.15.1"],
+        "test": ["pytest>=7", "hypothesis>=6"],
+    },
+    include_package_data=True,
+)

@@ -1,0 +1,24 @@
+"""Reference parsing and de-duplication on in-memory sentences."""
+
+import pytest
+
+from bert_mtl_ner.data import overlap
+from bert_mtl_ner.data.records import Sentence
+from bert_mtl_ner.errors import UsageError
+
+
+def test_parse_refs():
+  assert overlap.parse_refs("msra:train_full, peoples_daily:train") == [
+      ("msra", "train_full"), ("peoples_daily", "train")]
+  assert overlap.parse_refs("") == []
+  with pytest.raises(UsageError, match="dataset:split"):
+    overlap.parse_refs("msra")
+  with pytest.raises(UsageError, match="no split 'tset'"):
+    overlap.parse_refs("msra:tset")
+
+
+def test_deduplicate_by_text():
+  sentences = [Sentence(tuple(t), ("O",) * len(t), "f", i)
+               for i, t in enumerate(["甲乙", "丙", "甲乙", "丁"])]
+  kept, removed = overlap.deduplicate(iter(sentences), {"甲乙"})
+  assert [s.text for s in kept] == ["丙", "丁"] and removed == 2

@@ -1,0 +1,158 @@
+"""Readers on small fixture files: records, conversions, and located errors."""
+
+import json
+import logging
+
+import pytest
+
+from bert_mtl_ner.data import readers
+from bert_mtl_ner.data.records import ReadReport
+from bert_mtl_ner.errors import DataError
+
+MSRA = "张\tB-PER\n三\tI-PER\n在\tO\n0\t\n京\tB-LOC\n\n我\tO\n"
+PEOPLES_DAILY = "李 B-PER\n四 I-PER\n\n\n去 O\n上 B-LOC\n海 I-LOC\n"
+
+
+def read(path, fmt=None, scheme="bio"):
+  report = ReadReport()
+  return list(readers.read_file(path, fmt, scheme, report)), report
+
+
+def test_msra_records_and_empty_tag_tokens(write):
+  path = write("msra.txt", MSRA)
+  sentences, report = read(path, "msra")
+  assert [s.text for s in sentences] == ["张三在京", "我"]
+  assert sentences[0].tags == ("B-PER", "I-PER", "O", "B-LOC")
+  assert (sentences[0].source, sentences[0].line, sentences[1].line) == (
+      path, 1, 7)
+  assert report.dropped_tokens == 1 and report.dropped_lines == [4]
+  assert report.sentences == 2
+
+
+def test_peoples_daily_and_blank_line_runs(write):
+  sentences, _ = read(write("pd.txt", PEOPLES_DAILY), "peoples_daily")
+  assert [(s.text, s.line) for s in sentences] == [("李四", 1), ("去上海", 5)]
+  assert sentences[1].tags == ("O", "B-LOC", "I-LOC")
+
+
+def test_crlf_and_bom_are_accepted(write):
+  path = write("pd.txt", ("\ufeff" + PEOPLES_DAILY).replace("\n", "\r\n"))
+  sentences, _ = read(path, "peoples_daily")
+  assert [s.text for s in sentences] == ["李四", "去上海"]
+
+
+def test_conll_columns_bioes_and_multichar_tokens(write):
+  path = write("c.conll", "北京大学 x S-ORG\n在  y   O\n海淀 z B-LOC\n区\tz E-LOC\n")
+  sentences, _ = read(path, "conll", "bioes")
+  assert sentences[0].text == "北京大学在海淀区"
+  assert sentences[0].tags == ("B-ORG", "I-ORG", "I-ORG", "I-ORG", "O",
+                               "B-LOC", "I-LOC", "I-LOC")
+
+
+def test_iob1_input(write):
+  sentences, report = read(write("c.txt", "张 I-PER\n三 I-PER\n李 B-PER\n"),
+                           "conll", "iob1")
+  assert sentences[0].tags == ("B-PER", "I-PER", "B-PER")
+  assert report.repaired_tags == 0
+
+
+def test_repairs_are_counted_and_warned_once_per_file(write, caplog):
+  path = write("pd.txt", "张 I-PER\n三 I-PER\n\n去 O\n京 I-LOC\n\n美 I-LOC\n")
+  with caplog.at_level(logging.WARNING):
+    sentences, report = read(path, "peoples_daily")
+  assert [s.tags[0] for s in sentences] == ["B-PER", "O", "B-LOC"]
+  assert sentences[1].tags == ("O", "B-LOC")
+  assert report.repaired_tags == 3
+  warnings = [r for r in caplog.records if "rewritten to B-" in r.getMessage()]
+  assert len(warnings) == 1 and path in warnings[0].getMessage()
+
+
+def test_pair_format(write, tmp_path):
+  write("pair/sentences.txt", "张 三\n\n去 上 海\n")
+  write("pair/tags.txt", "B-PER I-PER\n\nO B-LOC I-LOC\n")
+  for target in (tmp_path / "pair", tmp_path / "pair" / "sentences.txt"):
+    sentences, _ = read(str(target))
+    assert [(s.text, s.line) for s in sentences] == [("张三", 1), ("去上海", 3)]
+
+
+def test_write_pair_round_trip(write, tmp_path):
+  sentences, _ = read(write("pd.txt", PEOPLES_DAILY), "peoples_daily")
+  readers.write_pair(str(tmp_path / "out"), sentences)
+  again, _ = read(str(tmp_path / "out"), "pair")
+  assert [(s.chars, s.tags) for s in again] == [(s.chars, s.tags)
+                                                for s in sentences]
+
+
+def test_cluener_spans_overlaps_and_unlabeled(write):
+  lines = [
+      {"text": "浙商银行叶老桂", "label": {"company": {"浙商银行": [[0, 3]]},
+                                      "name": {"叶老桂": [[4, 6]]}}},
+      {"text": "《招商银行》", "label": {"book": {"《招商银行》": [[0, 5]]},
+                                   "company": {"招商银行": [[1, 4]]}}},
+      {"id": 3, "text": "没有标注"},
+  ]
+  path = write("c.json", "\n".join(json.dumps(x, ensure_ascii=False)
+                                   for x in lines) + "\n")
+  sentences, report = read(path)  # format detected: cluener
+  assert sentences[0].tags == ("B-company", "I-company", "I-company",
+                               "I-company", "B-name", "I-name", "I-name")
+  assert sentences[1].tags == ("B-book",) + ("I-book",) * 5
+  assert sentences[2].tags is None and sentences[2].line == 3
+  assert report.overlapping_spans == 1
+  assert report.dropped_spans == {"company": 1}
+
+
+@pytest.mark.parametrize("fmt,content,line,needle", [
+    ("msra", "张\tB-PER\n三\tI-PER\tx\n", 2, "column"),
+    ("msra", "张 B-PER\n", 1, "column"),
+    ("peoples_daily", "张 B-PER\n\n三\tO\n", 3, "column"),
+    ("peoples_daily", "张 B-PER\n三 X-FOO\n", 2, "unknown tag 'X-FOO'"),
+    ("conll", "张 x S-PER\n", 1, "BIOES"),
+    ("conll", "张\n", 1, "column"),
+    ("peoples_daily", "张三 B-PER\n", 1, "one character"),
+    ("cluener", '{"text": "张三", "label": {"name": {"张四": [[0, 1]]}}}\n',
+     1, "covers '张三'"),
+    ("cluener", '{"text": "张三"}\n{"text": "张三", "label": {"name": '
+     '{"张三": [[0, 2]]}}}\n', 2, "not [start, end] inside"),
+    ("cluener", '{"text": "张三"}\n{"text": \n', 2, "invalid JSON"),
+])
+def test_malformed_lines_name_file_line_and_content(write, fmt, content, line,
+                                                    needle):
+  path = write("bad.txt", content)
+  with pytest.raises(DataError) as info:
+    read(path, fmt)
+  err = info.value
+  assert (err.path, err.line) == (path, line)
+  assert needle in str(err)
+  assert str(err).startswith(f"{path}:{line}: ")
+  assert err.content is not None
+
+
+def test_invalid_utf8_names_the_line(write):
+  path = write("bad.txt", "张 B-PER\n".encode() + b"\xff\xfe O\n")
+  with pytest.raises(DataError, match=r"bad\.txt:2: invalid UTF-8"):
+    read(path, "peoples_daily")
+
+
+def test_pair_mismatch_is_located(write, tmp_path):
+  write("p/sentences.txt", "张 三\n去 上 海\n")
+  write("p/tags.txt", "B-PER I-PER\nO B-LOC\n")
+  with pytest.raises(DataError, match=r"tags\.txt:2: 2 tags for 3 characters"):
+    read(str(tmp_path / "p"))
+
+
+def test_missing_file(tmp_path):
+  with pytest.raises(DataError, match="file not found"):
+    read(str(tmp_path / "nope.txt"))
+
+
+@pytest.mark.parametrize("content,fmt", [
+    (MSRA, "msra"), (PEOPLES_DAILY, "peoples_daily"),
+    ("北京 x B-LOC\n", "conll"), ('{"text": "a"}\n', "cluener")])
+def test_detect_format(write, content, fmt):
+  assert readers.detect_format(write("f.txt", "\n" + content)) == fmt
+
+
+def test_detect_format_refuses_what_fits_nothing(write):
+  with pytest.raises(DataError, match="--file_format"):
+    readers.detect_format(write("f.txt", "justoneword\n"))
