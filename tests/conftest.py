@@ -49,3 +49,44 @@ def write(tmp_path):
     return str(path)
 
   return _write
+
+
+PEOPLE = ["张三", "李四", "王小明", "赵敏", "周杰", "孙丽华"]
+PLACES = ["北京", "上海", "广州市", "南京", "杭州", "成都市"]
+ORGS = ["人民银行", "北京大学", "新华社", "中国科学院"]
+TEMPLATES = ["{PER}在{LOC}的{ORG}工作。", "{PER}昨天去了{LOC}。",
+             "{ORG}位于{LOC}。", "据{ORG}报道，{PER}到达{LOC}。"]
+
+
+def toy_sentences(count: int, seed: int = 0):
+  """(chars, tags) pairs of a small synthetic NER corpus (PER, LOC, ORG)."""
+  import random  # pylint: disable=g-import-not-at-top
+  rng = random.Random(seed)
+  out = []
+  for _ in range(count):
+    template = rng.choice(TEMPLATES)
+    chars, tags = [], []
+    for piece in template.replace("{", "|{").replace("}", "}|").split("|"):
+      if piece.startswith("{"):
+        etype = piece[1:-1]
+        word = rng.choice({"PER": PEOPLE, "LOC": PLACES, "ORG": ORGS}[etype])
+        chars += list(word)
+        tags += ["B-" + etype] + ["I-" + etype] * (len(word) - 1)
+      else:
+        chars += list(piece)
+        tags += ["O"] * len(piece)
+    out.append((chars, tags))
+  return out
+
+
+@pytest.fixture(scope="session")
+def toy_corpus(tmp_path_factory):
+  """Folder with train.txt (120 sentences) and dev.txt (30) in People's Daily
+  format."""
+  folder = tmp_path_factory.mktemp("toy")
+  for name, count, seed in (("train.txt", 120, 1), ("dev.txt", 30, 2)):
+    lines = []
+    for chars, tags in toy_sentences(count, seed):
+      lines += [f"{c} {t}" for c, t in zip(chars, tags)] + [""]
+    (folder / name).write_text("\n".join(lines), encoding="utf-8")
+  return folder

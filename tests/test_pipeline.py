@@ -99,3 +99,12 @@ def test_task_id_and_repeat(tok):
   batches = list(dataset.take(4))
   assert all(set(b["task_id"].numpy()) == {3} for b in batches)
   assert sum(b["input_ids"].shape[0] for b in batches) == 16
+
+
+@pytest.mark.parametrize("buckets", [None, pipeline.DEFAULT_BUCKETS, (8,)])
+@pytest.mark.parametrize("drop", [False, True])
+def test_num_batches_counts_one_pass(tok, buckets, drop):
+  corpus = _corpus(tok, n=97)
+  dataset = pipeline.make_dataset(corpus, 8, shuffle=True,
+                                  bucket_boundaries=buckets, drop_remainder=drop)
+  assert pipeline.num_batches(corpus, 8, buckets, drop) == sum(1 for _ in dataset)

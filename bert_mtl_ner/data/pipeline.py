@@ -97,6 +97,21 @@ def encode(sentences: Sequence[Sentence], tokenizer: tokenization.CharTokenizer,
                        weights)
 
 
+def num_batches(corpus: EncodedCorpus, batch_size: int,
+                bucket_boundaries: Optional[Sequence[int]] = DEFAULT_BUCKETS,
+                drop_remainder: bool = False) -> int:
+  """Batches in one pass of ``make_dataset`` with the same arguments."""
+  if bucket_boundaries:
+    buckets = np.searchsorted(np.asarray(bucket_boundaries), corpus.lengths,
+                              side="right")
+    sizes = np.bincount(buckets, minlength=len(bucket_boundaries) + 1)
+  else:
+    sizes = np.asarray([len(corpus)])
+  if drop_remainder:
+    return int(sum(n // batch_size for n in sizes))
+  return int(sum(-(-n // batch_size) for n in sizes))
+
+
 def make_dataset(corpus: EncodedCorpus, batch_size: int, shuffle: bool = False,
                  seed: int = 0,
                  bucket_boundaries: Optional[Sequence[int]] = DEFAULT_BUCKETS,

@@ -1,0 +1,90 @@
+r"""Scores a trained model on a dataset split: seqeval entity level, strict BIO.
+
+  python -m bert_mtl_ner.evaluate --model_dir=DIR --dataset=msra --split=test
+  python -m bert_mtl_ner.evaluate --model_dir=DIR --dataset=peoples_daily \
+      --split=test --dedup_against=msra:train_full --format=json
+
+Every character of every sentence is scored (long sentences are windowed, never
+truncated). Predictions are also written in CoNLL format (``char gold pred``), to
+``--predictions_file`` or ``MODEL_DIR/predictions/DATASET_SPLIT[_dedup].conll``.
+"""
+
+import json
+import os
+import sys
+
+from absl import flags
+
+from bert_mtl_ner import cli
+from bert_mtl_ner import evaluation
+from bert_mtl_ner import inference
+from bert_mtl_ner import run_dir
+from bert_mtl_ner.data import overlap
+from bert_mtl_ner.data import readers
+from bert_mtl_ner.data import registry
+from bert_mtl_ner.data import tags as tags_lib
+from bert_mtl_ner.errors import UsageError
+
+flags.DEFINE_string("model_dir", None, "A model directory written by train.")
+flags.DEFINE_string("dataset", None, "Registered dataset.")
+flags.DEFINE_string("split", "test", "Split of --dataset.")
+flags.DEFINE_string("data_dir", None, "Data folder.")
+flags.DEFINE_string("eval_file", None, "A corpus file to score instead of "
+                    "--dataset.")
+flags.DEFINE_enum("file_format", None, list(readers.FORMATS),
+                  "Format of --eval_file.")
+flags.DEFINE_enum("tag_scheme", "bio", list(tags_lib.SCHEMES),
+                  "Tag scheme of --eval_file.")
+flags.DEFINE_string("dedup_against", "", "Drop sentences whose text occurs in "
+                    "these splits, e.g. msra:train_full.")
+flags.DEFINE_enum("format", "table", ["table", "json"], "Output format.")
+flags.DEFINE_string("predictions_file", None, "Where the CoNLL predictions go.")
+flags.DEFINE_integer("batch_size", 64, "Windows per model call.")
+flags.mark_flag_as_required("model_dir")
+FLAGS = flags.FLAGS
+
+
+def main(argv) -> None:
+  del argv
+  if bool(FLAGS.dataset) == bool(FLAGS.eval_file):
+    raise UsageError("give exactly one of --dataset and --eval_file")
+  refs = overlap.parse_refs(FLAGS.dedup_against)
+  model, tokenizer, labels, config = run_dir.load(FLAGS.model_dir)
+  if FLAGS.dataset:
+    source = f"{FLAGS.dataset}_{FLAGS.split}"
+    sentences = list(registry.read_split(FLAGS.dataset, FLAGS.split,
+                                         FLAGS.data_dir))
+  else:
+    source = os.path.splitext(os.path.basename(FLAGS.eval_file))[0]
+    sentences = list(readers.read_file(FLAGS.eval_file, FLAGS.file_format,
+                                       FLAGS.tag_scheme))
+  if any(s.tags is None for s in sentences):
+    raise UsageError(f"{source} has no labels; use bert_mtl_ner.predict")
+  removed = 0
+  if refs:
+    sentences, removed = overlap.deduplicate(
+        sentences, overlap.text_keys(refs, FLAGS.data_dir))
+    source += "_dedup"
+  if not sentences:
+    raise UsageError(f"{source}: no sentences left to score")
+  tagger = inference.Tagger(model, tokenizer, labels, config.max_seq_len,
+                            batch_size=FLAGS.batch_size)
+  scores, predictions = evaluation.evaluate_sentences(tagger, sentences)
+  path = FLAGS.predictions_file or os.path.join(
+      FLAGS.model_dir, "predictions", f"{source}.conll")
+  evaluation.write_conll(path, sentences, predictions)
+  scores.update(sentences=len(sentences), removed_as_duplicates=removed,
+                predictions_file=path)
+  if FLAGS.format == "json":
+    json.dump(scores, sys.stdout, ensure_ascii=False, indent=1)
+    print()
+  else:
+    dedup = f", {removed} duplicates of {FLAGS.dedup_against} removed" \
+        if refs else ""
+    print(evaluation.format_scores(
+        scores, f"{source}: {len(sentences)} sentences{dedup}"))
+    print(f"predictions: {path}")
+
+
+if __name__ == "__main__":
+  cli.run(main)

@@ -1,0 +1,90 @@
+"""Entity-level scores (seqeval, strict BIO) and CoNLL prediction files."""
+
+from typing import Dict, List, Sequence
+
+from seqeval.metrics import classification_report
+from seqeval.scheme import IOB2
+
+from bert_mtl_ner import tokenization
+from bert_mtl_ner.data.records import Sentence
+from bert_mtl_ner.io_utils import atomic_open
+
+SPACE = "[SPACE]"  # how whitespace characters appear in CoNLL files
+
+
+def score(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]
+          ) -> Dict:
+  """Micro and macro P/R/F1 and per-type scores, seqeval strict IOB2 mode.
+
+  Args:
+    gold: gold BIO tags per sentence.
+    pred: predicted BIO tags per sentence (same lengths).
+
+  Returns:
+    ``{"precision", "recall", "f1", "macro_precision", "macro_recall",
+    "macro_f1", "support", "per_type": {TYPE: {precision, recall, f1,
+    support}}}``, scores as percentages.
+  """
+  gold = [list(g) for g in gold]
+  pred = [list(p) for p in pred]
+  for g, p in zip(gold, pred):
+    if len(g) != len(p):
+      raise ValueError(f"{len(p)} predictions for {len(g)} gold tags")
+  report = classification_report(gold, pred, mode="strict", scheme=IOB2,
+                                 output_dict=True, zero_division=0)
+  pct = lambda row: {"precision": 100 * float(row["precision"]),
+                     "recall": 100 * float(row["recall"]),
+                     "f1": 100 * float(row["f1-score"]),
+                     "support": int(row["support"])}
+  per_type = {k: pct(v) for k, v in sorted(report.items())
+              if not k.endswith(" avg")}
+  micro = pct(report.get("micro avg", {"precision": 0, "recall": 0,
+                                       "f1-score": 0, "support": 0}))
+  macro = pct(report.get("macro avg", {"precision": 0, "recall": 0,
+                                       "f1-score": 0, "support": 0}))
+  return {**{k: micro[k] for k in ("precision", "recall", "f1", "support")},
+          "macro_precision": macro["precision"],
+          "macro_recall": macro["recall"], "macro_f1": macro["f1"],
+          "per_type": per_type}
+
+
+def format_scores(scores: Dict, title: str = "") -> str:
+  """A plain-text table of ``score``'s result."""
+  lines = [title] if title else []
+  lines.append(f"{'type':14s} {'P':>7s} {'R':>7s} {'F1':>7s} {'support':>8s}")
+  for name, row in scores["per_type"].items():
+    lines.append(f"{name:14s} {row['precision']:7.2f} {row['recall']:7.2f} "
+                 f"{row['f1']:7.2f} {row['support']:8d}")
+  lines.append(f"{'micro':14s} {scores['precision']:7.2f} "
+               f"{scores['recall']:7.2f} {scores['f1']:7.2f} "
+               f"{scores['support']:8d}")
+  lines.append(f"{'macro':14s} {scores['macro_precision']:7.2f} "
+               f"{scores['macro_recall']:7.2f} {scores['macro_f1']:7.2f}")
+  return "\n".join(lines)
+
+
+def write_conll(path: str, sentences: Sequence[Sentence],
+                predictions: Sequence[Sequence[str]]) -> None:
+  """Writes ``char gold pred`` per line, a blank line after each sentence.
+
+  Whitespace characters are written as ``[SPACE]`` so the columns stay split.
+  """
+  with atomic_open(path) as out:
+    for sentence, pred in zip(sentences, predictions):
+      gold = sentence.tags or ["O"] * len(sentence)
+      for char, g, p in zip(sentence.chars, gold, pred):
+        shown = SPACE if tokenization.is_whitespace(char) or \
+            tokenization.is_control(char) else char
+        out.write(f"{shown} {g} {p}\n")
+      out.write("\n")
+
+
+def evaluate_sentences(tagger, sentences: Sequence[Sentence]
+                       ) -> (Dict, List[List[str]]):
+  """Predicts every character of ``sentences`` and scores against their tags.
+
+  Returns:
+    (scores, predictions).
+  """
+  predictions = tagger.predict_tags([s.chars for s in sentences])
+  return score([s.tags for s in sentences], predictions), predictions

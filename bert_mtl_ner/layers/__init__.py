@@ -1,0 +1,1 @@
+"""Keras layers: the CRF, the wrapped BERT encoder."""

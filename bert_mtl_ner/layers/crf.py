@@ -1,0 +1,136 @@
+"""A linear-chain CRF layer on top of ``tensorflow_addons.text``.
+
+Functions first (``bio_allowed_transitions``), the layer second: ``CRF`` owns the
+transition matrix as a weight, scores gold paths with ``crf_log_likelihood`` for
+training and decodes with ``crf_decode`` (Viterbi). Padded positions are ignored by
+giving each sequence its length (the count of ones in its mask).
+
+With ``labels`` given and ``constrain_bio`` on, decoding never produces an invalid
+BIO path: ``O -> I-X``, ``B-X -> I-Y``, ``I-Y -> I-X`` (X != Y) and an ``I-X`` at the
+first position get a large negative score. Training is not constrained: the gold
+paths are valid, and the learnt transitions stay comparable to an unconstrained CRF.
+"""
+
+from typing import Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_addons as tfa
+
+from bert_mtl_ner.keras import keras
+
+FORBIDDEN = -1e4
+
+
+def bio_allowed_transitions(labels: Sequence[str]) -> np.ndarray:
+  """``allowed[i, j]`` is True when label j may follow label i in BIO.
+
+  Args:
+    labels: label names (``O``, ``B-X``, ``I-X``), in id order.
+
+  Returns:
+    A bool matrix [len(labels), len(labels)].
+  """
+  n = len(labels)
+  allowed = np.ones([n, n], bool)
+  for j, target in enumerate(labels):
+    if target.startswith("I-"):
+      for i, source in enumerate(labels):
+        allowed[i, j] = source in ("B-" + target[2:], target)
+  return allowed
+
+
+def bio_allowed_starts(labels: Sequence[str]) -> np.ndarray:
+  """``allowed[j]`` is True when a sequence may start with label j."""
+  return np.array([not label.startswith("I-") for label in labels])
+
+
+def lengths_from_mask(mask: tf.Tensor) -> tf.Tensor:
+  """Sequence lengths [batch] of a 0/1 mask [batch, time] whose ones come first."""
+  return tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
+
+
+@keras.utils.register_keras_serializable(package="bert_mtl_ner")
+class CRF(keras.layers.Layer):
+  """Linear-chain CRF: transitions as a weight, log-likelihood and Viterbi decode.
+
+  Called on ``(emissions, mask)`` it returns the best tag ids [batch, time] (0 on
+  padded positions). Training code calls ``log_likelihood``.
+
+  Args:
+    num_tags: number of labels.
+    labels: label names in id order; needed for ``constrain_bio``.
+    constrain_bio: forbid invalid BIO paths in decoding.
+
+  Example:
+    >>> crf = CRF(5, labels=["O", "B-LOC", "I-LOC", "B-PER", "I-PER"])
+    >>> tags = crf((emissions, mask))          # decode
+    >>> nll = -crf.log_likelihood(emissions, gold, mask)
+  """
+
+  def __init__(self, num_tags: int, labels: Optional[Sequence[str]] = None,
+               constrain_bio: bool = True, **kwargs):
+    kwargs.setdefault("dtype", "float32")  # kept in float32 under mixed precision
+    super().__init__(**kwargs)
+    if labels is not None and len(labels) != num_tags:
+      raise ValueError(f"{len(labels)} labels for {num_tags} tags")
+    self.num_tags = num_tags
+    self.labels = list(labels) if labels is not None else None
+    self.constrain_bio = constrain_bio and labels is not None
+    if self.constrain_bio:
+      self._transition_penalty = tf.constant(np.where(
+          bio_allowed_transitions(self.labels), 0.0, FORBIDDEN), tf.float32)
+      self._start_penalty = tf.constant(np.where(
+          bio_allowed_starts(self.labels), 0.0, FORBIDDEN), tf.float32)
+
+  def build(self, input_shape):
+    self.transitions = self.add_weight(
+        name="transitions", shape=[self.num_tags, self.num_tags],
+        initializer=keras.initializers.GlorotUniform(), dtype=tf.float32)
+    super().build(input_shape)
+
+  def log_likelihood(self, emissions: tf.Tensor, tags: tf.Tensor,
+                     mask: tf.Tensor) -> tf.Tensor:
+    """Log-probability [batch] of the gold ``tags`` under the CRF.
+
+    Args:
+      emissions: float [batch, time, num_tags].
+      tags: int [batch, time] gold label ids.
+      mask: 0/1 [batch, time], ones first.
+    """
+    log_likelihood, _ = tfa.text.crf_log_likelihood(
+        tf.cast(emissions, tf.float32), tf.cast(tags, tf.int32),
+        lengths_from_mask(mask), self.transitions)
+    return log_likelihood
+
+  def decoding_parameters(self, emissions: tf.Tensor):
+    """Emissions and transitions with the BIO constraints applied."""
+    emissions = tf.cast(emissions, tf.float32)
+    transitions = self.transitions
+    if self.constrain_bio:
+      transitions = transitions + self._transition_penalty
+      first = emissions[:, :1, :] + self._start_penalty
+      emissions = tf.concat([first, emissions[:, 1:, :]], axis=1)
+    return emissions, transitions
+
+  def decode(self, emissions: tf.Tensor, mask: tf.Tensor):
+    """Viterbi: (best tag ids [batch, time], their scores [batch])."""
+    emissions, transitions = self.decoding_parameters(emissions)
+    lengths = lengths_from_mask(mask)
+    tags, scores = tfa.text.crf_decode(emissions, transitions, lengths)
+    valid = tf.sequence_mask(lengths, tf.shape(tags)[1])
+    return tf.where(valid, tags, tf.zeros_like(tags)), scores
+
+  def call(self, inputs):
+    emissions, mask = inputs
+    tags, _ = self.decode(emissions, mask)
+    return tags
+
+  def compute_output_shape(self, input_shape):
+    return input_shape[0][:-1]
+
+  def get_config(self):
+    config = super().get_config()
+    config.update(num_tags=self.num_tags, labels=self.labels,
+                  constrain_bio=self.constrain_bio)
+    return config

@@ -1,0 +1,37 @@
+"""Model builders by name: ``build_model(ModelConfig)``.
+
+Every model is a functional Keras graph from ``{"input_ids", "attention_mask"}``
+(int32 [batch, time]) to ``{"emissions": float32 [batch, time, labels], "tags":
+int32 [batch, time]}``; its CRF layer is named ``crf``.
+"""
+
+from typing import Callable, Dict
+
+from bert_mtl_ner.errors import UsageError
+from bert_mtl_ner.keras import keras
+from bert_mtl_ner.models.bert_crf import build_bert_bilstm_crf, build_bert_crf
+from bert_mtl_ner.models.bilstm_crf import build_bilstm_crf
+from bert_mtl_ner.models.config import ModelConfig
+
+MODELS: Dict[str, Callable[[ModelConfig], keras.Model]] = {
+    "bilstm_crf": build_bilstm_crf,
+    "bert_crf": build_bert_crf,
+    "bert_bilstm_crf": build_bert_bilstm_crf,
+}
+
+USES_BERT = ("bert_crf", "bert_bilstm_crf")
+
+
+def build_model(config: ModelConfig) -> keras.Model:
+  """Builds the model named by ``config.model``.
+
+  Raises:
+    UsageError: for an unknown model name.
+  """
+  if config.model not in MODELS:
+    raise UsageError(f"unknown model {config.model!r}; known models: "
+                     f"{', '.join(MODELS)}")
+  return MODELS[config.model](config)
+
+
+__all__ = ["MODELS", "ModelConfig", "USES_BERT", "build_model"]

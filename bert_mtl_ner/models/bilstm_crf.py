@@ -1,0 +1,64 @@
+"""BiLSTM-CRF: character embeddings, BiLSTM, emissions, CRF (no BERT)."""
+
+import numpy as np
+
+from bert_mtl_ner import tokenization
+from bert_mtl_ner.errors import DataError
+from bert_mtl_ner.keras import keras
+from bert_mtl_ner.models import heads
+from bert_mtl_ner.models.config import ModelConfig
+
+
+def load_word2vec_text(path: str, vocab_file: str, dim: int,
+                       seed: int = 0) -> np.ndarray:
+  """An embedding matrix [vocab, dim] from a word2vec text file.
+
+  Rows of characters found in the file take their vectors; the others keep a
+  small random init. The first line may be the ``count dim`` header.
+
+  Raises:
+    DataError: a vector of the wrong size, or a file that is not UTF-8 text.
+  """
+  vocab = tokenization.load_vocab(vocab_file)
+  rng = np.random.default_rng(seed)
+  matrix = rng.normal(0, 0.1, size=[max(vocab.values()) + 1, dim]).astype(
+      np.float32)
+  from bert_mtl_ner.data.readers import iter_lines  # pylint: disable=g-import-not-at-top
+  for number, line in iter_lines(path):
+    fields = line.rstrip().split(" ")
+    if number == 1 and len(fields) == 2:
+      continue  # "count dim" header
+    if len(fields) != dim + 1:
+      raise DataError(path, number, f"expected a token and {dim} numbers, found "
+                      f"{len(fields) - 1} numbers", line[:80])
+    if fields[0] in vocab:
+      try:
+        matrix[vocab[fields[0]]] = np.asarray(fields[1:], np.float32)
+      except ValueError:
+        raise DataError(path, number, "not a number in the vector",
+                        line[:80]) from None
+  return matrix
+
+
+def build_bilstm_crf(config: ModelConfig) -> keras.Model:
+  """Builds the BiLSTM-CRF baseline.
+
+  Args:
+    config: model config (``embedding_dim``, ``embeddings_file``, ``lstm_*``).
+
+  Returns:
+    A functional model ``{input_ids, attention_mask}`` -> ``{emissions, tags}``.
+  """
+  inputs = heads.model_inputs()
+  initializer = "uniform"
+  if config.embeddings_file:
+    matrix = load_word2vec_text(config.embeddings_file, config.vocab_file,
+                                config.embedding_dim)
+    initializer = keras.initializers.Constant(matrix)
+  features = keras.layers.Embedding(
+      config.vocab_size, config.embedding_dim,
+      embeddings_initializer=initializer, name="char_embeddings")(
+          inputs["input_ids"])
+  features = heads.bilstm_stack(features, inputs["attention_mask"], config)
+  outputs = heads.crf_outputs(features, inputs["attention_mask"], config)
+  return keras.Model(inputs, outputs, name="bilstm_crf")

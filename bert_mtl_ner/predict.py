@@ -1,0 +1,83 @@
+r"""Tags raw text: one document per line in, one JSON line per document out.
+
+  echo "张三在北京大学工作。" | python -m bert_mtl_ner.predict --model_dir=DIR
+  python -m bert_mtl_ner.predict --saved_model=EXPORT --input=docs.txt --output=out.jsonl
+
+Output lines: ``{"text": ..., "entities": [{"start", "end", "type", "text"}]}``
+with offsets in characters (code points) of the raw line, ``end`` exclusive.
+Lines are read as UTF-8 and split on ``\n`` only (a trailing ``\r`` is dropped);
+the input is streamed in batches, so its size does not matter. Empty lines give
+empty entity lists.
+"""
+
+import json
+import sys
+from typing import Iterator, List, Tuple
+
+from absl import flags
+
+from bert_mtl_ner import cli
+from bert_mtl_ner import inference
+from bert_mtl_ner import run_dir
+from bert_mtl_ner import serving
+from bert_mtl_ner.errors import DataError, UsageError
+
+flags.DEFINE_string("model_dir", None, "A model directory written by train.")
+flags.DEFINE_string("saved_model", None, "A SavedModel written by export.")
+flags.DEFINE_string("input", "-", "Input file, or - for stdin.")
+flags.DEFINE_string("output", "-", "Output file, or - for stdout.")
+flags.DEFINE_integer("batch_size", 64, "Documents per batch.")
+FLAGS = flags.FLAGS
+
+
+def read_documents(stream, name: str) -> Iterator[Tuple[int, str]]:
+  """(line number, text) of a binary stream; a bad UTF-8 line is an error."""
+  for number, raw in enumerate(stream, 1):
+    raw = raw[:-1] if raw.endswith(b"\n") else raw
+    raw = raw[:-1] if raw.endswith(b"\r") else raw
+    try:
+      yield number, raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+      raise DataError(name, number, f"invalid UTF-8 at byte {err.start}",
+                      raw.decode("utf-8", "backslashreplace")) from None
+
+
+def batches(documents, size: int) -> Iterator[List[str]]:
+  batch = []
+  for _, text in documents:
+    batch.append(text)
+    if len(batch) == size:
+      yield batch
+      batch = []
+  if batch:
+    yield batch
+
+
+def main(argv) -> None:
+  del argv
+  if bool(FLAGS.model_dir) == bool(FLAGS.saved_model):
+    raise UsageError("give exactly one of --model_dir and --saved_model")
+  if FLAGS.model_dir:
+    model, tokenizer, labels, config = run_dir.load(FLAGS.model_dir)
+    tagger = inference.Tagger(model, tokenizer, labels, config.max_seq_len,
+                              batch_size=FLAGS.batch_size)
+  else:
+    tagger = serving.SavedModelTagger(FLAGS.saved_model)
+  source = sys.stdin.buffer if FLAGS.input == "-" else open(FLAGS.input, "rb")
+  sink = sys.stdout if FLAGS.output == "-" else open(
+      FLAGS.output, "w", encoding="utf-8")
+  try:
+    for batch in batches(read_documents(source, FLAGS.input), FLAGS.batch_size):
+      for text, entities in zip(batch, tagger.entities(batch)):
+        sink.write(json.dumps({"text": text, "entities": entities},
+                              ensure_ascii=False) + "\n")
+      sink.flush()
+  finally:
+    if source is not sys.stdin.buffer:
+      source.close()
+    if sink is not sys.stdout:
+      sink.close()
+
+
+if __name__ == "__main__":
+  cli.run(main)

@@ -1,0 +1,132 @@
+"""The model directory: everything a trained model needs later, and its loading.
+
+Layout of ``--model_dir``::
+
+  flags.json          the resolved flags of the training run
+  model_config.json   the ModelConfig (builder name, labels, sizes, BERT config)
+  labels.json         label names in id order
+  vocab.txt           the vocabulary the model was trained with
+  checkpoints/        one checkpoint per epoch (model, optimizers, loop state)
+  best/               weights of the best epoch on dev; best.json points at them
+  metrics.jsonl       one JSON line per epoch
+  tensorboard/        TensorBoard event files
+
+Every file is written atomically; a crash leaves the previous version in place.
+"""
+
+import json
+import os
+import shutil
+from typing import Any, Dict, List, Optional, Tuple
+
+import tensorflow as tf
+
+from bert_mtl_ner import tokenization
+from bert_mtl_ner.errors import UsageError
+from bert_mtl_ner.io_utils import atomic_write_text
+from bert_mtl_ner.keras import keras
+from bert_mtl_ner.models import ModelConfig, build_model
+
+BEST_POINTER = "best.json"
+
+
+def write_json(path: str, value: Any) -> None:
+  atomic_write_text(path, json.dumps(value, ensure_ascii=False, indent=1) + "\n")
+
+
+def read_json(path: str) -> Any:
+  try:
+    with open(path, encoding="utf-8") as stream:
+      return json.load(stream)
+  except FileNotFoundError:
+    raise UsageError(f"{path} not found: is {os.path.dirname(path)} a model "
+                     "directory written by bert_mtl_ner.train?") from None
+
+
+def save_setup(model_dir: str, flags_dict: Dict[str, Any], config: ModelConfig,
+               vocab_file: str) -> None:
+  """Writes the files that describe the run, before training starts."""
+  os.makedirs(model_dir, exist_ok=True)
+  write_json(os.path.join(model_dir, "flags.json"), flags_dict)
+  saved = config.to_dict()
+  saved["bert_weights"] = None  # weights come from our checkpoints from now on
+  saved["embeddings_file"] = None
+  saved["vocab_file"] = "vocab.txt"
+  write_json(os.path.join(model_dir, "model_config.json"), saved)
+  write_json(os.path.join(model_dir, "labels.json"), config.labels)
+  target = os.path.join(model_dir, "vocab.txt")
+  if os.path.abspath(vocab_file) != os.path.abspath(target):
+    tmp = target + ".tmp"
+    shutil.copyfile(vocab_file, tmp)
+    os.replace(tmp, target)
+
+
+def check_compatible(model_dir: str, config: ModelConfig,
+                     vocab_file: str) -> None:
+  """Refuses to resume a run whose labels or vocabulary differ from this one.
+
+  Raises:
+    UsageError: naming what differs and the fix.
+  """
+  path = os.path.join(model_dir, "model_config.json")
+  if not os.path.exists(path):
+    return
+  saved = read_json(path)
+  if saved["labels"] != config.labels:
+    raise UsageError(f"{model_dir} holds a model with labels {saved['labels']}, "
+                     f"but the data gives {config.labels}; use a new "
+                     "--model_dir")
+  if saved["model"] != config.model:
+    raise UsageError(f"{model_dir} holds a {saved['model']} model, not "
+                     f"{config.model}; use a new --model_dir")
+  with open(os.path.join(model_dir, "vocab.txt"), "rb") as a, \
+      open(vocab_file, "rb") as b:
+    if a.read() != b.read():
+      raise UsageError(f"{model_dir} was trained with another vocabulary than "
+                       f"{vocab_file}; use a new --model_dir")
+
+
+def best_weights(model_dir: str) -> Optional[str]:
+  """Checkpoint prefix of the best weights, or None before the first epoch."""
+  path = os.path.join(model_dir, BEST_POINTER)
+  if not os.path.exists(path):
+    return None
+  return os.path.join(model_dir, read_json(path)["weights"])
+
+
+def save_best(model_dir: str, model: keras.Model, record: Dict[str, Any]
+              ) -> None:
+  """Writes the model's weights as the new best, then moves the pointer."""
+  name = f"best/epoch-{record['epoch']}"
+  tf.train.Checkpoint(model=model).write(os.path.join(model_dir, name))
+  previous = best_weights(model_dir)
+  write_json(os.path.join(model_dir, BEST_POINTER), {**record, "weights": name})
+  if previous and os.path.basename(previous) != os.path.basename(name):
+    for suffix in (".index", ".data-00000-of-00001"):
+      if os.path.exists(previous + suffix):
+        os.remove(previous + suffix)
+
+
+def load(model_dir: str) -> Tuple[keras.Model, tokenization.CharTokenizer,
+                                  List[str], ModelConfig]:
+  """Rebuilds a trained model with its best weights.
+
+  Returns:
+    (model, tokenizer, labels, model config).
+
+  Raises:
+    UsageError: not a model directory, or no epoch finished yet.
+  """
+  config = ModelConfig.from_dict(read_json(os.path.join(model_dir,
+                                                        "model_config.json")))
+  config.vocab_file = os.path.join(model_dir, "vocab.txt")
+  weights = best_weights(model_dir)
+  if weights is None:
+    raise UsageError(f"{model_dir} has no trained weights yet (no epoch "
+                     "finished); train first")
+  flags_dict = read_json(os.path.join(model_dir, "flags.json"))
+  tokenizer = tokenization.CharTokenizer.from_vocab_file(
+      config.vocab_file, do_lower_case=flags_dict.get("do_lower_case", True))
+  model = build_model(config)
+  tf.train.Checkpoint(model=model).read(weights).expect_partial()
+  return model, tokenizer, config.labels, config

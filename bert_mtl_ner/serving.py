@@ -1,0 +1,241 @@
+"""The raw-text SavedModel: tokenization, windowing, decoding and spans in the graph.
+
+``ServingModule.serve_text`` takes a batch of raw UTF-8 strings (``text``, shape
+[None]) and returns dense tensors (TF Serving and ``saved_model_cli`` need no
+Python code of ours):
+
+* ``tags`` string [batch, chars]: one BIO tag per character (``""`` past the end);
+* ``tag_ids`` int32 [batch, chars] (-1 past the end);
+* ``entity_start``, ``entity_end`` (exclusive) int32 [batch, max_entities] (-1
+  padding), in characters (code points) of the input;
+* ``entity_type`` string [batch, max_entities] (``""`` padding);
+* ``entity_count`` int32 [batch].
+
+It does in TF what the Python path does (``tokenization``, ``inference``): the
+character -> id table is built by running the Python tokenizer over every Unicode
+code point, windows of ``max_seq_len - 2`` characters overlap with the same stride,
+each character takes the window where it is farthest from an edge (ties: the
+earlier window), and the merged tags are BIO-repaired. ``serve_ids`` is the second
+signature: ``input_ids`` and ``attention_mask`` in, ``tags`` and ``emissions`` out.
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+from bert_mtl_ner import tokenization
+from bert_mtl_ner.errors import UsageError
+from bert_mtl_ner.inference import entities_of
+from bert_mtl_ner.io_utils import atomic_write_text
+from bert_mtl_ner.keras import keras
+
+_SURROGATES = range(0xD800, 0xE000)
+
+
+def char_table(tokenizer: tokenization.CharTokenizer):
+  """(code points, ids) of every character the tokenizer maps to a non-UNK id."""
+  keys, values = [], []
+  for code in range(sys.maxunicode + 1):
+    if code in _SURROGATES:
+      continue
+    token = tokenizer.token_for_char(chr(code))
+    if token != tokenization.UNK:
+      keys.append(code)
+      values.append(tokenizer.vocab[token])
+  return np.asarray(keys, np.int64), np.asarray(values, np.int64)
+
+
+def check_label_order(labels: Sequence[str]) -> None:
+  """The graph's BIO repair needs ``O, B-T1, I-T1, B-T2, I-T2, ...``."""
+  for i, label in enumerate(labels):
+    expected = "O" if i == 0 else ("B-" if i % 2 else "I-")
+    if not label.startswith(expected) or (
+        i % 2 == 0 and i and label[2:] != labels[i - 1][2:]):
+      raise UsageError(f"labels {list(labels)} are not in the order O, B-T, I-T, "
+                       "...; cannot export")
+
+
+class ServingModule(tf.Module):
+  """The exported module (see the module docstring).
+
+  Args:
+    model: a trained model of ``bert_mtl_ner.models``.
+    tokenizer: its tokenizer.
+    labels: its label names in id order.
+    max_seq_len: tokens per window, specials included.
+    stride: characters between window starts; default 3/4 of a window.
+  """
+
+  def __init__(self, model: keras.Model, tokenizer: tokenization.CharTokenizer,
+               labels: Sequence[str], max_seq_len: int,
+               stride: Optional[int] = None):
+    super().__init__(name="ner")
+    check_label_order(labels)
+    self.model = model
+    keys, values = char_table(tokenizer)
+    self.table = tf.lookup.StaticHashTable(
+        tf.lookup.KeyValueTensorInitializer(keys, values),
+        default_value=tokenizer.unk_id)
+    self.window = tokenization.max_chars(max_seq_len)
+    self.stride = stride or max(1, (self.window * 3) // 4)
+    self.num_labels = len(labels)
+    self.label_names = tf.constant(list(labels))
+    self.type_names = tf.constant([""] + [l[2:] for l in labels[1:]])
+    self.cls_id, self.sep_id, self.pad_id = (tokenizer.cls_id, tokenizer.sep_id,
+                                             tokenizer.pad_id)
+
+  @tf.function(input_signature=[
+      tf.TensorSpec([None, None], tf.int32, name="input_ids"),
+      tf.TensorSpec([None, None], tf.int32, name="attention_mask")])
+  def serve_ids(self, input_ids, attention_mask):
+    outputs = self.model({"input_ids": input_ids,
+                          "attention_mask": attention_mask}, training=False)
+    return {"tags": outputs["tags"], "emissions": outputs["emissions"]}
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+  def serve_text(self, text):
+    codes = tf.strings.unicode_decode(text, "UTF-8", errors="replace")
+    ids = tf.ragged.map_flat_values(
+        lambda c: tf.cast(self.table.lookup(tf.cast(c, tf.int64)), tf.int32),
+        codes)
+    n = tf.cast(ids.row_lengths(), tf.int32)            # [B]
+    row_start = tf.cast(ids.row_starts(), tf.int32)     # [B]
+    total = tf.size(ids.flat_values)
+    window, stride = self.window, self.stride
+
+    # Windows: starts 0, stride, 2 stride, ... and a last one ending at n.
+    count = tf.where(n <= window, 1, (n - window + stride - 1) // stride + 1)
+    text_of = tf.repeat(tf.range(tf.size(n)), count)    # [W]
+    j = tf.ragged.range(count).flat_values               # window index in text
+    n_w, count_w = tf.gather(n, text_of), tf.gather(count, text_of)
+    start = tf.where((j == count_w - 1) & (n_w > window), n_w - window,
+                     j * stride)
+    length = tf.minimum(n_w, window)
+    width = tf.reduce_max(tf.concat([length, [0]], 0))
+    offsets = tf.range(width)
+    valid = offsets[None, :] < length[:, None]           # [W, width]
+    flat_pos = tf.gather(row_start, text_of)[:, None] + start[:, None] + offsets
+    flat = tf.concat([ids.flat_values, [self.pad_id]], 0)
+    window_ids = tf.where(valid, tf.gather(flat, tf.where(valid, flat_pos,
+                                                          total)), self.pad_id)
+    rows = tf.shape(window_ids)[0]
+    input_ids = tf.concat([tf.fill([rows, 1], self.cls_id), window_ids,
+                           tf.fill([rows, 1], self.pad_id)], 1)
+    input_ids = tf.tensor_scatter_nd_update(
+        input_ids, tf.stack([tf.range(rows), length + 1], 1),
+        tf.fill([rows], self.sep_id))
+    mask = tf.cast(tf.range(width + 2)[None, :] < length[:, None] + 2, tf.int32)
+    window_tags = self.model({"input_ids": input_ids, "attention_mask": mask},
+                             training=False)["tags"][:, 1:width + 1]
+
+    # Merge: per character, the window with the widest margin (then the first).
+    margin = tf.minimum(offsets[None, :], length[:, None] - 1 - offsets[None, :])
+    max_count = tf.cast(tf.reduce_max(tf.concat([count, [1]], 0)), tf.int64)
+    labels = tf.cast(self.num_labels, tf.int64)
+    key = (tf.cast(margin, tf.int64) * max_count * labels +
+           (max_count - 1 - tf.cast(j, tf.int64))[:, None] * labels +
+           tf.cast(window_tags, tf.int64))
+    merged = tf.math.unsorted_segment_max(
+        tf.boolean_mask(key, valid), tf.boolean_mask(flat_pos, valid), total)
+    tag = tf.cast(merged % labels, tf.int32)             # [total]
+
+    # BIO repair: an I-X that does not continue an X entity becomes B-X.
+    is_first = tf.scatter_nd(row_start[n > 0][:, None],
+                             tf.ones_like(row_start[n > 0], tf.bool), [total])
+    prev = tf.where(is_first, 0, tf.concat([[0], tag[:-1]], 0))
+    kind = (tag + 1) // 2                                # entity type index
+    inside = (tag > 0) & (tag % 2 == 0)
+    continues = (prev > 0) & ((prev + 1) // 2 == kind)
+    tag = tf.where(inside & ~continues, tag - 1, tag)
+
+    tags = tf.RaggedTensor.from_row_starts(tag, row_start, validate=False)
+    # Entities: each starts at a B- tag and runs over the I- tags after it.
+    is_begin = (tag > 0) & (tag % 2 == 1)
+    entity = tf.cumsum(tf.cast(is_begin, tf.int32)) - 1
+    num_entities = tf.reduce_sum(tf.cast(is_begin, tf.int32))
+    in_entity = tag > 0
+    sizes = tf.math.unsorted_segment_sum(
+        tf.ones_like(tag)[in_entity], entity[in_entity], num_entities)
+    begin_pos = tf.cast(tf.where(is_begin)[:, 0], tf.int32)
+    begin_text = tf.cast(tags.value_rowids(), tf.int32)
+    owner = tf.gather(begin_text, begin_pos)
+    starts = begin_pos - tf.gather(row_start, owner)
+    nrows = tf.size(n)
+    as_dense = lambda values, pad: tf.RaggedTensor.from_value_rowids(
+        values, owner, nrows=nrows, validate=False).to_tensor(pad)
+    return {
+        "tags": tf.gather(self.label_names, tags).to_tensor(""),
+        "tag_ids": tags.to_tensor(-1),
+        "entity_start": as_dense(starts, -1),
+        "entity_end": as_dense(starts + sizes, -1),
+        "entity_type": as_dense(tf.gather(self.type_names,
+                                          tf.gather(tag, begin_pos)), ""),
+        "entity_count": tf.math.bincount(owner, minlength=nrows,
+                                         maxlength=nrows, dtype=tf.int32),
+    }
+
+
+def export(module: ServingModule, export_dir: str,
+           labels: Sequence[str]) -> None:
+  """Saves the module as a SavedModel at ``export_dir``, atomically.
+
+  The model is written to a temporary folder beside ``export_dir`` and renamed
+  into place; an existing export is replaced only once the new one is complete.
+  """
+  parent = os.path.dirname(os.path.abspath(export_dir))
+  os.makedirs(parent, exist_ok=True)
+  tmp = tempfile.mkdtemp(prefix=".export-", dir=parent)
+  try:
+    tf.saved_model.save(module, tmp, signatures={
+        "serving_default": module.serve_text,
+        "serve_ids": module.serve_ids})
+    os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
+    atomic_write_text(os.path.join(tmp, "assets.extra", "labels.txt"),
+                      "".join(l + "\n" for l in labels))
+    old = None
+    if os.path.exists(export_dir):
+      old = tempfile.mkdtemp(prefix=".replaced-", dir=parent)
+      os.rmdir(old)
+      os.rename(export_dir, old)
+    os.rename(tmp, export_dir)
+    if old:
+      shutil.rmtree(old, ignore_errors=True)
+  except BaseException:
+    shutil.rmtree(tmp, ignore_errors=True)
+    raise
+
+
+class SavedModelTagger:
+  """Predicts with an exported SavedModel, like ``inference.Tagger``."""
+
+  def __init__(self, export_dir: str):
+    if not os.path.isdir(export_dir):
+      raise UsageError(f"--saved_model={export_dir}: no such directory")
+    self.serve = tf.saved_model.load(export_dir).signatures["serving_default"]
+
+  def _run(self, texts: Sequence[str]) -> Dict[str, np.ndarray]:
+    outputs = self.serve(text=tf.constant(list(texts), tf.string))
+    return {k: v.numpy() for k, v in outputs.items()}
+
+  def predict_tags(self, texts: Sequence[str]) -> List[List[str]]:
+    tags = self._run(texts)["tags"]
+    return [[t.decode() for t in row[:len(text)]]
+            for text, row in zip(texts, tags)]
+
+  def entities(self, texts: Sequence[str]) -> List[List[Dict]]:
+    out = self._run(texts)
+    result = []
+    for i, text in enumerate(texts):
+      entities = []
+      for k in range(out["entity_count"][i]):
+        start, end = int(out["entity_start"][i, k]), int(out["entity_end"][i, k])
+        entities.append({"start": start, "end": end,
+                         "type": out["entity_type"][i, k].decode(),
+                         "text": text[start:end]})
+      result.append(entities)
+    return result

@@ -1,0 +1,1 @@
+"""Training: optimizers and schedules, the CRF loss, the training loop."""

@@ -1,0 +1,147 @@
+"""The user's commands end to end on a toy corpus: train, resume, evaluate,
+predict, export, and the exported model against predict."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+TINY = ["--bert_model=tiny", "--bert_hidden_size=16", "--bert_num_layers=1",
+        "--bert_num_heads=2", "--bert_intermediate_size=32", "--lstm_units=16",
+        "--embedding_dim=16", "--batch_size=16", "--progress=false",
+        "--learning_rate=5e-3", "--bert_learning_rate=5e-3", "--patience=0",
+        "--log_every=2"]
+
+
+def run_app(module, *args, stdin=None, check=True):
+  result = subprocess.run([sys.executable, "-m", f"bert_mtl_ner.{module}",
+                           *args], capture_output=True, text=True, input=stdin,
+                          timeout=600)
+  if check:
+    assert result.returncode == 0, result.stderr[-3000:]
+  return result
+
+
+def _train(toy_corpus, model_dir, *extra):
+  return run_app("train", f"--train_file={toy_corpus}/train.txt",
+                 f"--dev_file={toy_corpus}/dev.txt", f"--model_dir={model_dir}",
+                 *TINY, *extra)
+
+
+def _metrics(model_dir):
+  with open(os.path.join(model_dir, "metrics.jsonl")) as stream:
+    return [json.loads(line) for line in stream]
+
+
+@pytest.fixture(scope="module")
+def trained(toy_corpus, tmp_path_factory):
+  model_dir = tmp_path_factory.mktemp("run") / "model"
+  _train(toy_corpus, model_dir, "--model=bert_bilstm_crf", "--epochs=4")
+  return model_dir
+
+
+def test_model_dir_holds_everything(trained):
+  for name in ("flags.json", "model_config.json", "labels.json", "vocab.txt",
+               "best.json", "metrics.jsonl", "checkpoints/checkpoint"):
+    assert os.path.exists(os.path.join(trained, name)), name
+  assert os.listdir(os.path.join(trained, "tensorboard"))
+  metrics = _metrics(trained)
+  assert [m["epoch"] for m in metrics] == [1, 2, 3, 4]
+  assert metrics[-1]["train_loss"] < metrics[0]["train_loss"]
+  assert set(metrics[0]["dev"]) >= {"precision", "recall", "f1", "per_type"}
+  with open(os.path.join(trained, "labels.json")) as stream:
+    assert json.load(stream) == ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG",
+                                 "B-PER", "I-PER"]
+
+
+def test_evaluate_json_and_conll(trained, toy_corpus, tmp_path):
+  out = tmp_path / "pred.conll"
+  result = run_app("evaluate", f"--model_dir={trained}",
+                   f"--eval_file={toy_corpus}/dev.txt", "--format=json",
+                   f"--predictions_file={out}")
+  scores = json.loads(result.stdout)
+  assert set(scores) >= {"precision", "recall", "f1", "macro_f1", "per_type"}
+  assert set(scores["per_type"]) == {"LOC", "ORG", "PER"}
+  assert set(scores["per_type"]["PER"]) == {"precision", "recall", "f1",
+                                            "support"}
+  rows = [l.split() for l in out.read_text(encoding="utf-8").splitlines() if l]
+  assert all(len(r) == 3 for r in rows)
+  with open(f"{toy_corpus}/dev.txt", encoding="utf-8") as stream:
+    assert len(rows) == sum(1 for l in stream if l.strip())
+
+
+def test_predict_export_agree(trained, tmp_path):
+  texts = ["张三在北京的人民银行工作。", "", "据新华社报道，" * 60 + "李四到达上海。",
+           "😀 a\u200b李四\t去了 成都市"]
+  stdin = "\n".join(texts) + "\n"
+  from_dir = run_app("predict", f"--model_dir={trained}", stdin=stdin)
+  export_dir = tmp_path / "export"
+  run_app("export", f"--model_dir={trained}", f"--export_dir={export_dir}")
+  from_export = run_app("predict", f"--saved_model={export_dir}", stdin=stdin)
+  lines = [json.loads(l) for l in from_dir.stdout.splitlines()]
+  assert [l["text"] for l in lines] == texts
+  assert from_dir.stdout == from_export.stdout
+  assert lines[1]["entities"] == []
+  for line in lines:
+    for entity in line["entities"]:
+      assert 0 <= entity["start"] < entity["end"] <= len(line["text"])
+      assert line["text"][entity["start"]:entity["end"]] == entity["text"]
+  assert any(e["end"] > 148 for e in lines[2]["entities"])  # past one window
+
+
+def test_saved_model_cli(trained, tmp_path):
+  export_dir = tmp_path / "export"
+  run_app("export", f"--model_dir={trained}", f"--export_dir={export_dir}")
+  cli = shutil.which("saved_model_cli", path=os.path.dirname(sys.executable))
+  result = subprocess.run(
+      [cli, "run", "--dir", str(export_dir), "--tag_set", "serve",
+       "--signature_def", "serving_default", "--input_exprs",
+       'text=["张三在北京大学工作。"]'], capture_output=True, text=True,
+      timeout=300)
+  assert result.returncode == 0, result.stderr[-2000:]
+  for key in ("tags", "entity_start", "entity_end", "entity_type",
+              "entity_count"):
+    assert key in result.stdout
+
+
+def test_killed_run_resumes_to_the_same_metrics(toy_corpus, tmp_path):
+  args = ["--model=bilstm_crf", "--train_limit=64", "--seed=3", "--epochs=3"]
+  _train(toy_corpus, tmp_path / "straight", *args)
+  resumed = tmp_path / "resumed"
+  command = [sys.executable, "-m", "bert_mtl_ner.train",
+             f"--train_file={toy_corpus}/train.txt",
+             f"--dev_file={toy_corpus}/dev.txt", f"--model_dir={resumed}",
+             *TINY, *args]
+  process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+  metrics = resumed / "metrics.jsonl"
+  deadline = time.time() + 300
+  while process.poll() is None and time.time() < deadline:
+    if metrics.exists() and metrics.read_text().strip():
+      process.send_signal(signal.SIGKILL)  # mid-run, after the first epoch
+      break
+    time.sleep(0.05)
+  process.wait()
+  assert process.returncode == -signal.SIGKILL, "the run ended before the kill"
+  _train(toy_corpus, resumed, *args)  # the same command resumes
+  strip = lambda rows: [{k: v for k, v in r.items()
+                         if k not in ("train_seconds", "examples_per_second")}
+                        for r in rows]
+  assert strip(_metrics(tmp_path / "straight")) == strip(_metrics(resumed))
+
+
+def test_clear_errors(toy_corpus, tmp_path):
+  result = run_app("train", f"--train_file={toy_corpus}/train.txt",
+                   f"--dev_file={toy_corpus}/dev.txt", "--dataset=msra",
+                   f"--model_dir={tmp_path}/m", check=False)
+  assert result.returncode != 0 and "not both" in result.stderr
+  assert "Traceback" not in result.stderr
+  result = run_app("evaluate", f"--model_dir={tmp_path}/none",
+                   "--dataset=msra", check=False)
+  assert result.returncode != 0 and "not found" in result.stderr
+  assert "Traceback" not in result.stderr

@@ -1,0 +1,110 @@
+"""The CRF layer against brute-force enumeration of every tag path."""
+
+import itertools
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bert_mtl_ner.keras import keras
+from bert_mtl_ner.layers import crf as crf_lib
+
+LABELS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+
+
+def _score(emissions, transitions, path):
+  score = sum(emissions[t, tag] for t, tag in enumerate(path))
+  return score + sum(transitions[a, b] for a, b in zip(path, path[1:]))
+
+
+def _paths(num_tags, length):
+  return list(itertools.product(range(num_tags), repeat=length))
+
+
+def _valid(path):
+  allowed = crf_lib.bio_allowed_transitions(LABELS)
+  starts = crf_lib.bio_allowed_starts(LABELS)
+  return starts[path[0]] and all(allowed[a, b] for a, b in zip(path, path[1:]))
+
+
+def _layer(constrain=True, seed=0):
+  layer = crf_lib.CRF(len(LABELS), labels=LABELS, constrain_bio=constrain)
+  layer.build(None)
+  rng = np.random.default_rng(seed)
+  layer.transitions.assign(rng.normal(size=[5, 5]).astype(np.float32))
+  return layer
+
+
+def _case(seed, batch=3, time=4):
+  rng = np.random.default_rng(seed)
+  emissions = rng.normal(size=[batch, time, 5]).astype(np.float32)
+  lengths = rng.integers(1, time + 1, size=batch)
+  lengths[0] = time
+  mask = (np.arange(time)[None, :] < lengths[:, None]).astype(np.int32)
+  tags = rng.integers(0, 5, size=[batch, time]).astype(np.int32)
+  return emissions, mask, tags, lengths
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_log_likelihood_matches_brute_force(seed):
+  layer = _layer(seed=seed)
+  emissions, mask, tags, lengths = _case(seed)
+  got = layer.log_likelihood(emissions, tags, mask).numpy()
+  trans = layer.transitions.numpy()
+  for b, n in enumerate(lengths):
+    scores = [_score(emissions[b], trans, p) for p in _paths(5, n)]
+    log_z = np.logaddexp.reduce(scores)
+    want = _score(emissions[b], trans, tuple(tags[b, :n])) - log_z
+    assert got[b] == pytest.approx(want, abs=1e-4)
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("constrain", [False, True])
+def test_viterbi_matches_brute_force(seed, constrain):
+  layer = _layer(constrain, seed)
+  emissions, mask, _, lengths = _case(seed + 10)
+  tags, scores = layer.decode(emissions, mask)
+  tags, scores = tags.numpy(), scores.numpy()
+  trans = layer.transitions.numpy()
+  for b, n in enumerate(lengths):
+    candidates = [p for p in _paths(5, n) if not constrain or _valid(p)]
+    best = max(candidates, key=lambda p: _score(emissions[b], trans, p))
+    assert tuple(tags[b, :n]) == best
+    assert not tags[b, n:].any()  # padding decoded as 0
+    if not constrain:
+      assert scores[b] == pytest.approx(_score(emissions[b], trans, best),
+                                        abs=1e-4)
+
+
+def test_constraint_changes_an_invalid_best_path():
+  layer = _layer(seed=0)
+  layer.transitions.assign(np.zeros([5, 5], np.float32))
+  emissions = np.full([1, 2, 5], -5.0, np.float32)
+  emissions[0, 0, 0] = emissions[0, 1, 2] = 5.0  # O then I-LOC is best raw
+  tags = layer((emissions, np.ones([1, 2], np.int32))).numpy()
+  assert _valid(tuple(tags[0]))
+  unconstrained = _layer(constrain=False)
+  unconstrained.transitions.assign(np.zeros([5, 5], np.float32))
+  raw = unconstrained((emissions, np.ones([1, 2], np.int32))).numpy()
+  assert list(raw[0]) == [0, 2]
+
+
+def test_allowed_transitions():
+  allowed = crf_lib.bio_allowed_transitions(LABELS)
+  assert not allowed[0, 2] and not allowed[3, 2] and not allowed[4, 2]
+  assert allowed[1, 2] and allowed[2, 2] and allowed[2, 3] and allowed[0, 1]
+  assert list(crf_lib.bio_allowed_starts(LABELS)) == [True, True, False, True,
+                                                      False]
+
+
+def test_config_round_trip_and_functional_use():
+  layer = crf_lib.CRF(5, labels=LABELS, name="crf")
+  clone = crf_lib.CRF.from_config(layer.get_config())
+  assert (clone.num_tags, clone.labels, clone.constrain_bio, clone.name) == (
+      5, LABELS, True, "crf")
+  emissions = keras.Input([None, 5])
+  mask = keras.Input([None], dtype="int32")
+  model = keras.Model([emissions, mask], clone((emissions, mask)))
+  out = model([tf.zeros([2, 3, 5]), tf.constant([[1, 1, 1], [1, 0, 0]])])
+  assert out.shape == (2, 3) and out.dtype == tf.int32
+  assert clone.transitions.shape == (5, 5)

@@ -1,0 +1,100 @@
+"""Model builders: graphs, shapes, configs, the BERT wrapper."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from bert_mtl_ner.errors import UsageError
+from bert_mtl_ner.keras import keras
+from bert_mtl_ner.layers import bert_encoder
+from bert_mtl_ner.models import MODELS, ModelConfig, build_model
+
+LABELS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+
+
+def _config(name, **overrides):
+  values = dict(model=name, labels=LABELS, vocab_size=50, embedding_dim=8,
+                lstm_units=8, bert_config=bert_encoder.tiny_bert_config(
+                    50, hidden_size=16, num_layers=1, num_heads=2,
+                    intermediate_size=32, max_position_embeddings=160))
+  values.update(overrides)
+  return ModelConfig(**values)
+
+
+def _inputs():
+  return {"input_ids": tf.constant([[2, 5, 6, 3, 0], [2, 7, 3, 0, 0]]),
+          "attention_mask": tf.constant([[1, 1, 1, 1, 0], [1, 1, 1, 0, 0]])}
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_models_emit_and_decode(name):
+  model = build_model(_config(name))
+  out = model(_inputs())
+  assert out["emissions"].shape == (2, 5, 5)
+  assert out["emissions"].dtype == tf.float32
+  assert out["tags"].shape == (2, 5) and out["tags"].dtype == tf.int32
+  assert not out["tags"].numpy()[1, 3:].any()  # padding decodes to O
+  names = [layer.name for layer in model.layers]
+  assert "crf" in names and "emissions" in names
+  assert ("bert_encoder" in names) == (name != "bilstm_crf")
+  assert any(n.startswith("bilstm") for n in names) == (name != "bert_crf")
+
+
+def test_bilstm_output_ignores_padding():
+  model = build_model(_config("bilstm_crf"))
+  short = model({"input_ids": tf.constant([[2, 7, 3]]),
+                 "attention_mask": tf.constant([[1, 1, 1]])})["emissions"]
+  padded = model(_inputs())["emissions"][1:, :3]
+  np.testing.assert_allclose(short.numpy(), padded.numpy(), atol=1e-5)
+
+
+def test_word2vec_embeddings_are_loaded(write):
+  vocab = write("vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n中\n国\n")
+  vectors = write("vec.txt", "2 3\n中 1 2 3\n国 4 5 6\n")
+  model = build_model(_config("bilstm_crf", vocab_size=6, embedding_dim=3,
+                              embeddings_file=vectors, vocab_file=vocab))
+  table = model.get_layer("char_embeddings").embeddings.numpy()
+  np.testing.assert_allclose(table[4:6], [[1, 2, 3], [4, 5, 6]])
+
+
+def test_bert_encoder_config_round_trip():
+  layer = bert_encoder.BertEncoder(bert_encoder.tiny_bert_config(
+      30, hidden_size=16, num_layers=1, num_heads=2, intermediate_size=32),
+                                   name="bert_encoder")
+  clone = bert_encoder.BertEncoder.from_config(layer.get_config())
+  assert clone.bert_config["hidden_size"] == 16 and clone.name == "bert_encoder"
+  out = clone((tf.constant([[1, 2]]), tf.constant([[1, 1]])))
+  assert out.shape == (1, 2, 16)
+
+
+def test_max_seq_len_over_bert_positions_is_refused():
+  with pytest.raises(UsageError, match="max_seq_len=600 is over the 160"):
+    build_model(_config("bert_crf", max_seq_len=600))
+
+
+def test_unknown_model_name():
+  with pytest.raises(UsageError, match="unknown model 'crf_only'"):
+    build_model(_config("crf_only"))
+
+
+def test_bert_model_resolution(tmp_path):
+  choice = bert_encoder.resolve_bert("tiny", 99, hidden_size=16, num_layers=1,
+                                     num_heads=2, intermediate_size=32)
+  assert choice.weights is None and choice.config["vocab_size"] == 99
+  with pytest.raises(UsageError, match="no config.json"):
+    bert_encoder.resolve_bert(str(tmp_path), 99)
+
+
+def test_bert_directory_with_tf_weights_loads_them(tmp_path):
+  from transformers import BertConfig, TFBertModel  # pylint: disable=g-import-not-at-top
+  source = TFBertModel(BertConfig(vocab_size=40, hidden_size=16,
+                                  num_hidden_layers=1, num_attention_heads=2,
+                                  intermediate_size=32))
+  ids = tf.constant([[2, 5, 3]])
+  want = source(input_ids=ids).last_hidden_state.numpy()
+  source.save_pretrained(str(tmp_path))
+  choice = bert_encoder.resolve_bert(str(tmp_path), 40)
+  assert choice.weights == str(tmp_path) and not choice.from_pt
+  layer = bert_encoder.BertEncoder(choice.config, choice.weights)
+  got = layer((ids, tf.ones_like(ids)), training=False).numpy()
+  np.testing.assert_allclose(got, want, atol=1e-5)
