@@ -145,3 +145,25 @@ def test_clear_errors(toy_corpus, tmp_path):
                    "--dataset=msra", check=False)
   assert result.returncode != 0 and "not found" in result.stderr
   assert "Traceback" not in result.stderr
+
+
+def test_multitask_training_with_aux_and_unlabeled(toy_corpus, tmp_path):
+  unlabeled = tmp_path / "unlabeled.txt"
+  unlabeled.write_text("王小明在上海的新华社工作。\n\n赵敏昨天去了成都市。\n",
+                       encoding="utf-8")
+  model_dir = tmp_path / "mtl"
+  _train(toy_corpus, model_dir, "--model=mtl", "--epochs=2",
+         f"--aux_tasks={toy_corpus}/dev.txt", f"--unlabeled={unlabeled}",
+         "--confidence_floor=0", "--task_hidden_units=16",
+         "--task_schedule=round_robin")
+  metrics = _metrics(model_dir)
+  assert len(metrics) == 2
+  batches = metrics[0]["task_batches"]
+  assert set(batches) == {"main", "dev", "unlabeled"}
+  assert batches["main"] >= 8 and batches["dev"] >= 8  # round robin
+  with open(os.path.join(model_dir, "model_config.json")) as stream:
+    config = json.load(stream)
+  assert config["model"] == "mtl" and set(config["aux_labels"]) == {"dev"}
+  result = run_app("predict", f"--model_dir={model_dir}",
+                   stdin="张三在北京的人民银行工作。\n")
+  assert json.loads(result.stdout)["text"] == "张三在北京的人民银行工作。"

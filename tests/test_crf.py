@@ -108,3 +108,41 @@ def test_config_round_trip_and_functional_use():
   out = model([tf.zeros([2, 3, 5]), tf.constant([[1, 1, 1], [1, 0, 0]])])
   assert out.shape == (2, 3) and out.dtype == tf.int32
   assert clone.transitions.shape == (5, 5)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_top2_scores_match_brute_force(seed):
+  layer = _layer(seed=seed)
+  emissions, mask, _, lengths = _case(seed + 20)
+  trans = layer.transitions.numpy()
+  best, second = crf_lib.crf_top2_scores(emissions, trans, lengths)
+  for b, n in enumerate(lengths):
+    scores = sorted((_score(emissions[b], trans, p) for p in _paths(5, n)),
+                    reverse=True)
+    assert float(best[b]) == pytest.approx(scores[0], abs=1e-4)
+    assert float(second[b]) == pytest.approx(scores[1], abs=1e-4)
+
+
+def test_top2_with_bio_constraints_and_ties():
+  layer = _layer(seed=1)
+  emissions, _, _, lengths = _case(5)
+  emissions_c, trans_c = layer.decoding_parameters(tf.constant(emissions))
+  best, second = crf_lib.crf_top2_scores(emissions_c, trans_c, lengths)
+  trans = layer.transitions.numpy()
+  for b, n in enumerate(lengths):
+    valid = sorted((_score(emissions[b], trans, p) for p in _paths(5, n)
+                    if _valid(p)), reverse=True)
+    assert float(best[b]) == pytest.approx(valid[0], abs=1e-3)
+    assert float(second[b]) == pytest.approx(valid[1], abs=1e-3)
+  # two equally good paths: zero confidence
+  tie, tie2 = crf_lib.crf_top2_scores(np.zeros([1, 3, 2], np.float32),
+                                      np.zeros([2, 2], np.float32), [3])
+  assert float(crf_lib.path_confidence(tie, tie2)) == 0.0
+
+
+def test_path_confidence():
+  best = tf.constant([2.0, 0.0, -3.0, 1.0])
+  second = tf.constant([2.0 - np.log(4.0), -np.inf, -3.0 - np.log(2.0), 1.0],
+                       tf.float32)
+  np.testing.assert_allclose(crf_lib.path_confidence(best, second).numpy(),
+                             [0.75, 1.0, 0.5, 0.0], atol=1e-6)

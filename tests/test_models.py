@@ -98,3 +98,54 @@ def test_bert_directory_with_tf_weights_loads_them(tmp_path):
   layer = bert_encoder.BertEncoder(choice.config, choice.weights)
   got = layer((ids, tf.ones_like(ids)), training=False).numpy()
   np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def _mtl(**overrides):
+  return build_model(_config(
+      "mtl", main_task="cluener", task_hidden_units=8, attention_heads=2,
+      aux_labels={"msra": ["O", "B-ORG", "I-ORG"],
+                  "peoples_daily": ["O", "B-PER", "I-PER"]}, **overrides))
+
+
+def test_mtl_graph_has_attention_and_one_crf_per_task():
+  model = _mtl()
+  names = [layer.name for layer in model.layers]
+  assert "aux_attention" in names and "fusion_norm" in names
+  assert isinstance(model.get_layer("aux_attention"),
+                    keras.layers.MultiHeadAttention)
+  crfs = sorted(n for n in names if n.endswith("crf"))
+  assert crfs == ["crf", "msra_crf", "peoples_daily_crf"]
+  assert names.count("bert_encoder") == 1  # shared
+  for task in ("cluener", "msra", "peoples_daily"):
+    assert f"{task}_hidden" in names
+  out = model(_inputs())
+  assert out["emissions"].shape == (2, 5, 5)
+  assert out["msra_emissions"].shape == (2, 5, 3)
+  assert out["peoples_daily_tags"].shape == (2, 5)
+
+
+def test_main_task_gradient_reaches_the_auxiliary_hidden_layers():
+  model = _mtl()
+  emission_model = keras.Model(model.input, model.get_layer("emissions").output)
+  crf = model.get_layer("crf")
+  kernels = [model.get_layer(f"{task}_hidden").kernel
+             for task in ("msra", "peoples_daily")]
+  with tf.GradientTape() as tape:
+    emissions = emission_model(_inputs(), training=True)
+    loss = -tf.reduce_mean(crf.log_likelihood(
+        emissions, tf.zeros([2, 5], tf.int32), _inputs()["attention_mask"]))
+  for grad in tape.gradient(loss, kernels):
+    assert grad is not None and float(tf.reduce_sum(tf.abs(grad))) > 0
+  # Without the attention layer the main loss does not reach them.
+  plain = _mtl(use_attention=False)
+  assert "aux_attention" not in [layer.name for layer in plain.layers]
+  emission_model = keras.Model(plain.input, plain.get_layer("emissions").output)
+  with tf.GradientTape() as tape:
+    loss = tf.reduce_sum(emission_model(_inputs()))
+  assert tape.gradient(loss, plain.get_layer("msra_hidden").kernel) is None
+
+
+def test_mtl_refuses_main_task_as_auxiliary():
+  with pytest.raises(UsageError, match="both the main and an auxiliary"):
+    build_model(_config("mtl", main_task="msra",
+                        aux_labels={"msra": ["O"]}))

@@ -55,3 +55,25 @@ def test_warmup_then_linear_decay():
 def test_split_variables():
   a, b, c = (tf.Variable(1.0) for _ in range(3))
   assert optimization.split_variables([a, b, c], [b]) == ([0, 2], [1])
+
+
+def test_task_probabilities():
+  from bert_mtl_ner.training import trainer  # pylint: disable=g-import-not-at-top
+  np.testing.assert_allclose(
+      trainer.task_probabilities([300, 100], "proportional"), [0.75, 0.25])
+  np.testing.assert_allclose(
+      trainer.task_probabilities([400, 100], "temperature", 2.0), [2 / 3, 1 / 3])
+  np.testing.assert_allclose(
+      trainer.task_probabilities([400, 100], "round_robin"), [0.5, 0.5])
+  with pytest.raises(ValueError):
+    trainer.task_probabilities([1], "random")
+
+
+def test_task_order_covers_the_main_task_once_in_expectation():
+  from bert_mtl_ner.training import trainer  # pylint: disable=g-import-not-at-top
+  order = trainer.task_order([300, 100], "proportional", 2.0, 30, seed=1)
+  assert len(order) == 40
+  assert order == trainer.task_order([300, 100], "proportional", 2.0, 30, 1)
+  assert 20 < order.count(0) < 38
+  assert trainer.task_order([5, 5, 5], "round_robin", 2.0, 2, 0) == [0, 1, 2,
+                                                                      0, 1, 2]

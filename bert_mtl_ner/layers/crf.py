@@ -134,3 +134,55 @@ class CRF(keras.layers.Layer):
     config.update(num_tags=self.num_tags, labels=self.labels,
                   constrain_bio=self.constrain_bio)
     return config
+
+
+def crf_top2_scores(emissions: tf.Tensor, transitions: tf.Tensor,
+                    lengths: tf.Tensor):
+  """Scores of the best and the second-best tag paths (2-best Viterbi).
+
+  For each tag j and step t it keeps the two best scores of paths ending in j; a
+  step extends all ``2 * num_tags`` of them and keeps the top two per tag.
+
+  Args:
+    emissions: float [batch, time, num_tags].
+    transitions: float [num_tags, num_tags].
+    lengths: int [batch] sequence lengths (at least 1).
+
+  Returns:
+    (best [batch], second [batch]); ``second`` is -inf when only one path exists
+    (one position and one tag).
+  """
+  emissions = tf.cast(emissions, tf.float32)
+  num_tags = tf.shape(emissions)[2]
+  neg_inf = tf.constant(-np.inf, tf.float32)
+  first = emissions[:, 0, :]                               # [B, L]
+  state = tf.stack([first, tf.fill(tf.shape(first), neg_inf)], axis=2)
+
+  def step(state, inputs):
+    emission, active = inputs                              # [B, L], [B]
+    # candidates[b, j, (i, r)] = state[b, i, r] + transitions[i, j]
+    extended = state[:, :, :, None] + transitions[None, :, None, :]
+    candidates = tf.reshape(tf.transpose(extended, [0, 3, 1, 2]),
+                            [tf.shape(state)[0], num_tags, 2 * num_tags])
+    top = tf.math.top_k(candidates, k=2).values + emission[:, :, None]
+    return tf.where(active[:, None, None], top, state)
+
+  time_major = tf.transpose(emissions[:, 1:, :], [1, 0, 2])
+  steps = tf.range(1, tf.shape(emissions)[1])
+  active = tf.transpose(steps[None, :] < tf.cast(lengths, tf.int32)[:, None])
+  state = tf.foldl(lambda s, x: step(s, x), (time_major, active),
+                   initializer=state) if emissions.shape[1] != 1 else state
+  final = tf.reshape(state, [tf.shape(state)[0], 2 * num_tags])
+  best_two = tf.math.top_k(final, k=2).values
+  return best_two[:, 0], best_two[:, 1]
+
+
+def path_confidence(best: tf.Tensor, second: tf.Tensor) -> tf.Tensor:
+  """``confid(x) = (p1 - p2) / p1`` from the two best path scores.
+
+  The paper's ratio of best and second-best path scores, taken on path
+  probabilities (``p = exp(score - log Z)``; ``Z`` cancels), so it is defined for
+  any sign of the raw scores: ``1 - exp(second - best)``, in [0, 1]; 1 when there
+  is no second path.
+  """
+  return 1.0 - tf.exp(tf.minimum(second - best, 0.0))

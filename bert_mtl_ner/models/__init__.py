@@ -2,7 +2,8 @@
 
 Every model is a functional Keras graph from ``{"input_ids", "attention_mask"}``
 (int32 [batch, time]) to ``{"emissions": float32 [batch, time, labels], "tags":
-int32 [batch, time]}``; its CRF layer is named ``crf``.
+int32 [batch, time]}``; its CRF layer is named ``crf``. The multi-task model
+(``mtl``) adds the outputs of its auxiliary tasks (see ``models.mtl``).
 """
 
 from typing import Callable, Dict
@@ -12,14 +13,16 @@ from bert_mtl_ner.keras import keras
 from bert_mtl_ner.models.bert_crf import build_bert_bilstm_crf, build_bert_crf
 from bert_mtl_ner.models.bilstm_crf import build_bilstm_crf
 from bert_mtl_ner.models.config import ModelConfig
+from bert_mtl_ner.models.mtl import build_mtl
 
 MODELS: Dict[str, Callable[[ModelConfig], keras.Model]] = {
     "bilstm_crf": build_bilstm_crf,
     "bert_crf": build_bert_crf,
     "bert_bilstm_crf": build_bert_bilstm_crf,
+    "mtl": build_mtl,
 }
 
-USES_BERT = ("bert_crf", "bert_bilstm_crf")
+USES_BERT = ("bert_crf", "bert_bilstm_crf", "mtl")
 
 
 def build_model(config: ModelConfig) -> keras.Model:

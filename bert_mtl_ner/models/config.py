@@ -24,6 +24,12 @@ class ModelConfig:
     bert_weights: where pretrained BERT weights come from; None for random init.
     bert_from_pt: ``bert_weights`` are PyTorch weights.
     constrain_bio: forbid invalid BIO paths when decoding.
+    main_task: ``mtl``: name of the main task (its labels are ``labels``).
+    aux_labels: ``mtl``: auxiliary task name -> its label names.
+    use_attention: ``mtl``: fuse the auxiliary features into the main task through
+      multi-head attention (False: plain hard sharing).
+    attention_heads: ``mtl``: heads of that attention.
+    task_hidden_units: ``mtl``: size of each task's own hidden layer.
   """
   model: str
   labels: List[str]
@@ -39,6 +45,11 @@ class ModelConfig:
   bert_weights: Optional[str] = None
   bert_from_pt: bool = False
   constrain_bio: bool = True
+  main_task: str = "main"
+  aux_labels: Dict[str, List[str]] = dataclasses.field(default_factory=dict)
+  use_attention: bool = True
+  attention_heads: int = 4
+  task_hidden_units: int = 256
 
   @property
   def num_labels(self) -> int:

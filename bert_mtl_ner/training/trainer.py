@@ -1,6 +1,13 @@
 """The training loop: weighted CRF loss, two optimizers, checkpoints each epoch,
 resume, early stopping on dev entity F1, TensorBoard, a progress bar.
 
+One loop serves single- and multi-task training. A ``Task`` is a corpus and the
+names of the emission and CRF layers that score it. With several tasks each batch
+comes from one task, picked by ``schedule``: ``proportional`` (probability in
+proportion to the task's size), ``temperature`` (to size^(1/T)) or
+``round_robin``; an epoch is as many steps as one pass over the main task (the
+first) takes in expectation. Early stopping looks at the main task's dev F1.
+
 Resuming is exact: the data order of epoch ``e`` depends only on ``seed + e``, and
 every random generator of the model (dropout) is a variable saved in the epoch
 checkpoint, so a run killed mid-epoch and resumed from ``--model_dir`` retraces the
@@ -11,7 +18,7 @@ import dataclasses
 import json
 import os
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import tensorflow as tf
@@ -24,6 +31,53 @@ from bert_mtl_ner.training import loss as loss_lib
 from bert_mtl_ner.training import optimization
 
 Evaluate = Callable[[], Dict]
+SCHEDULES = ("proportional", "temperature", "round_robin")
+
+
+@dataclasses.dataclass
+class Task:
+  """One task: its encoded training corpus and the layers of its head.
+
+  Attributes:
+    name: task name (for logs).
+    corpus: encoded sentences with their sample weights.
+    emissions: name of the layer that gives the task's emissions.
+    crf: name of the task's CRF layer.
+  """
+  name: str
+  corpus: pipeline.EncodedCorpus
+  emissions: str = "emissions"
+  crf: str = "crf"
+
+
+def task_probabilities(sizes: Sequence[int], schedule: str,
+                       temperature: float = 2.0) -> np.ndarray:
+  """Sampling probability of each task under ``schedule``."""
+  sizes = np.asarray(sizes, np.float64)
+  if schedule == "proportional":
+    weights = sizes
+  elif schedule == "temperature":
+    weights = sizes ** (1.0 / temperature)
+  elif schedule == "round_robin":
+    weights = np.ones_like(sizes)
+  else:
+    raise ValueError(f"unknown schedule {schedule!r}; expected {SCHEDULES}")
+  return weights / weights.sum()
+
+
+def task_order(sizes: Sequence[int], schedule: str, temperature: float,
+               main_batches: int, seed: int) -> List[int]:
+  """The task of every step of one epoch (task 0 is the main task).
+
+  An epoch holds ``main_batches / p(main)`` steps, so the main task is seen about
+  once; the order depends only on ``seed``.
+  """
+  probabilities = task_probabilities(sizes, schedule, temperature)
+  steps = int(np.ceil(main_batches / probabilities[0]))
+  if schedule == "round_robin":
+    return [i % len(sizes) for i in range(steps)]
+  return list(np.random.default_rng(seed).choice(len(sizes), size=steps,
+                                                  p=probabilities))
 
 
 @dataclasses.dataclass
@@ -38,6 +92,8 @@ class TrainConfig:
     log_every: steps between TensorBoard step summaries.
     optimizer: learning rates and schedule.
     progress: show a progress bar.
+    schedule: how batches are drawn from several tasks (``SCHEDULES``).
+    temperature: T of the ``temperature`` schedule.
   """
   epochs: int = 50
   batch_size: int = 32
@@ -47,6 +103,17 @@ class TrainConfig:
   optimizer: optimization.OptimizerConfig = dataclasses.field(
       default_factory=optimization.OptimizerConfig)
   progress: bool = True
+  schedule: str = "proportional"
+  temperature: float = 2.0
+
+
+def steps_per_epoch(tasks: Sequence[Task], config: TrainConfig) -> int:
+  """Optimizer steps in one epoch of ``tasks``."""
+  main = pipeline.num_batches(tasks[0].corpus, config.batch_size)
+  if len(tasks) == 1:
+    return main
+  return len(task_order([len(t.corpus) for t in tasks], config.schedule,
+                        config.temperature, main, 0))
 
 
 class Trainer:
@@ -67,8 +134,7 @@ class Trainer:
     self.model_dir = model_dir
     self.evaluate = evaluate
     self.crf = model.get_layer("crf")
-    self.emission_model = keras.Model(model.input,
-                                      model.get_layer("emissions").output)
+    self._steps: Dict[str, Callable] = {}
     self.optimizer, self.bert_optimizer = optimization.make_optimizers(
         config.optimizer)
     bert_vars = (model.get_layer("bert_encoder").trainable_variables
@@ -87,15 +153,26 @@ class Trainer:
         self.checkpoint, os.path.join(model_dir, "checkpoints"), max_to_keep=2)
     self.writer = tf.summary.create_file_writer(
         os.path.join(model_dir, "tensorboard"))
-    self._train_step = tf.function(self._step, reduce_retracing=True)
 
-  def _step(self, batch):
+  def _train_step(self, task: Task):
+    """The compiled training step of a task's head (one per head)."""
+    key = f"{task.emissions}/{task.crf}"
+    if key not in self._steps:
+      emission_model = keras.Model(self.model.input,
+                                   self.model.get_layer(task.emissions).output)
+      crf = self.model.get_layer(task.crf)
+      self._steps[key] = tf.function(
+          lambda batch: self._step(emission_model, crf, batch),
+          reduce_retracing=True)
+    return self._steps[key]
+
+  def _step(self, emission_model, crf, batch):
     with tf.GradientTape() as tape:
-      emissions = self.emission_model(
+      emissions = emission_model(
           {"input_ids": batch["input_ids"],
            "attention_mask": batch["attention_mask"]}, training=True)
       loss = loss_lib.weighted_crf_loss(
-          self.crf, emissions, batch["labels"], batch["attention_mask"],
+          crf, emissions, batch["labels"], batch["attention_mask"],
           batch["sample_weight"])
       total = loss + tf.add_n(self.model.losses) if self.model.losses else loss
     grads = tape.gradient(total, self.variables)
@@ -130,46 +207,70 @@ class Trainer:
       self.checkpoint.restore(latest).assert_existing_objects_matched()
     return int(self.epoch.numpy())
 
-  def fit(self, corpus: pipeline.EncodedCorpus) -> List[Dict]:
+  def fit(self, tasks: Union[pipeline.EncodedCorpus, Sequence[Task],
+                             Callable[[int], Sequence[Task]]]) -> List[Dict]:
     """Trains until ``epochs`` or early stopping; resumes from ``model_dir``.
+
+    Args:
+      tasks: one encoded corpus (single task), a list of tasks (the main task
+        first), or ``epoch -> tasks`` for tasks whose sample weights or
+        pseudo-labels are recomputed before every epoch.
 
     Returns:
       The metrics of every epoch (also in ``metrics.jsonl``).
     """
+    if isinstance(tasks, pipeline.EncodedCorpus):
+      tasks = [Task("main", tasks)]
+    tasks_of = tasks if callable(tasks) else (lambda epoch, t=tasks: t)
     done = self.restore()
     history = self._read_metrics(done)
-    steps = pipeline.num_batches(corpus, self.config.batch_size)
     for epoch in range(done + 1, self.config.epochs + 1):
       if self._stopped():
         break
-      dataset = pipeline.make_dataset(corpus, self.config.batch_size,
-                                      shuffle=True,
-                                      seed=self.config.seed + epoch)
-      record = self._run_epoch(epoch, dataset, steps, len(corpus))
+      record = self._run_epoch(epoch, list(tasks_of(epoch)))
       history.append(record)
       atomic_write_text(self._metrics_path(), "".join(
           json.dumps(r, ensure_ascii=False) + "\n" for r in history))
       self.manager.save(checkpoint_number=epoch)
     return history
 
+  def _batches(self, epoch: int, tasks: Sequence[Task]):
+    """(task, batch) pairs of one epoch, and their count."""
+    seed = self.config.seed + epoch
+    size = self.config.batch_size
+    if len(tasks) == 1:
+      dataset = pipeline.make_dataset(tasks[0].corpus, size, shuffle=True,
+                                      seed=seed)
+      return ((tasks[0], b) for b in dataset), pipeline.num_batches(
+          tasks[0].corpus, size)
+    order = task_order([len(t.corpus) for t in tasks], self.config.schedule,
+                       self.config.temperature,
+                       pipeline.num_batches(tasks[0].corpus, size), seed)
+    iterators = [iter(pipeline.make_dataset(t.corpus, size, shuffle=True,
+                                            seed=seed + 7919 * i, repeat=True))
+                 for i, t in enumerate(tasks)]
+    return ((tasks[i], next(iterators[i])) for i in order), len(order)
+
   def _stopped(self) -> bool:
     patience = self.config.patience
     return patience > 0 and int(self.bad_epochs.numpy()) >= patience
 
-  def _run_epoch(self, epoch: int, dataset, steps: int, examples: int) -> Dict:
+  def _run_epoch(self, epoch: int, tasks: Sequence[Task]) -> Dict:
+    batches, steps = self._batches(epoch, tasks)
     bar = keras.utils.Progbar(steps, stateful_metrics=["loss", "examples/s"],
                               verbose=1 if self.config.progress else 0)
     start = time.time()
     seen = 0
-    losses = []
-    for step, batch in enumerate(dataset, 1):
-      loss, norm = self._train_step(batch)
+    losses: Dict[str, List[float]] = {t.name: [] for t in tasks}
+    for step, (task, batch) in enumerate(batches, 1):
+      loss, norm = self._train_step(task)(batch)
       seen += int(batch["input_ids"].shape[0])
-      losses.append(float(loss))
+      losses[task.name].append(float(loss))
       global_step = self.optimizer.iterations
       if step % self.config.log_every == 0:
         with self.writer.as_default(step=int(global_step)):
-          tf.summary.scalar("train/loss", loss)
+          tf.summary.scalar("train/loss" if len(tasks) == 1 else
+                            f"train/{task.name}_loss", loss)
           tf.summary.scalar("train/grad_norm", norm)
           tf.summary.scalar("train/learning_rate", self.optimizer.learning_rate)
           if self.bert_index:
@@ -179,10 +280,15 @@ class Trainer:
                                     ("examples/s", seen / (time.time() - start))])
     train_seconds = time.time() - start
     scores = self.evaluate()
-    record = {"epoch": epoch, "train_loss": float(np.mean(losses)),
+    record = {"epoch": epoch,
+              "train_loss": float(np.mean(losses[tasks[0].name] or [0.0])),
               "train_seconds": round(train_seconds, 2),
-              "examples_per_second": round(examples / train_seconds, 1),
+              "examples_per_second": round(seen / train_seconds, 1),
               "dev": scores}
+    if len(tasks) > 1:
+      record["task_loss"] = {k: float(np.mean(v)) if v else None
+                             for k, v in losses.items()}
+      record["task_batches"] = {k: len(v) for k, v in losses.items()}
     improved = scores["f1"] > float(self.best_f1.numpy())
     if improved:
       self.best_f1.assign(scores["f1"])
@@ -193,17 +299,24 @@ class Trainer:
       self.bad_epochs.assign_add(1)
     self.epoch.assign(epoch)
     record["best"] = improved
-    self._summarise_epoch(epoch, record)
+    self._summarise_epoch(epoch, record, tasks)
     if self.config.progress:
       print(f"epoch {epoch}: loss {record['train_loss']:.4f}, dev P/R/F1 "
             f"{scores['precision']:.2f}/{scores['recall']:.2f}/"
             f"{scores['f1']:.2f}{' (best)' if improved else ''}", flush=True)
     return record
 
-  def _summarise_epoch(self, epoch: int, record: Dict) -> None:
+  def _summarise_epoch(self, epoch: int, record: Dict,
+                       tasks: Sequence[Task]) -> None:
     dev = record["dev"]
     with self.writer.as_default(step=epoch):
+      for task in tasks:
+        tf.summary.histogram(f"sample_weight/{task.name}",
+                             task.corpus.sample_weights)
       tf.summary.scalar("epoch/train_loss", record["train_loss"])
+      for task, value in (record.get("task_loss") or {}).items():
+        if value is not None:
+          tf.summary.scalar(f"epoch/{task}_loss", value)
       for key in ("precision", "recall", "f1", "macro_f1"):
         tf.summary.scalar(f"dev/{key}", dev[key])
       for name, row in dev["per_type"].items():

@@ -1,0 +1,150 @@
+"""The tasks of a multi-task epoch, with their per-sample weights recomputed.
+
+``EpochTasks`` is the ``epoch -> tasks`` callable that ``Trainer.fit`` takes. Before
+an epoch (every ``every`` epochs) it
+
+* weights each auxiliary sentence by its similarity to the main corpus
+  (``sample_weights.similarity_weights``), from sentence vectors of the shared
+  encoder (the features every task's hidden layer reads);
+* pseudo-labels the unlabeled sentences with the main task's CRF (best path),
+  weights each by ``confid(x)`` from the two best paths, and drops those under
+  the confidence floor. They train the main task's head.
+
+Main-task sentences keep weight 1.
+"""
+
+import dataclasses
+from typing import Dict, List, Optional, Sequence
+
+from absl import logging
+import numpy as np
+import tensorflow as tf
+
+from bert_mtl_ner import tokenization
+from bert_mtl_ner.data import pipeline
+from bert_mtl_ner.data.records import Sentence
+from bert_mtl_ner.keras import keras
+from bert_mtl_ner.layers import crf as crf_lib
+from bert_mtl_ner.training import sample_weights
+from bert_mtl_ner.training.trainer import Task
+
+
+@dataclasses.dataclass
+class WeightingConfig:
+  """Attributes:
+    similarity: weight auxiliary samples by similarity (else all 1).
+    c: the C of ``fun(x, IN)``.
+    d: the d of ``fun(x, IN)``.
+    confidence_floor: pseudo-labeled samples under it are dropped.
+    every: recompute every this many epochs.
+    max_seq_len: tokens per row.
+    batch_size: rows per forward pass.
+  """
+  similarity: bool = True
+  c: float = 1.0
+  d: float = 1.0
+  confidence_floor: float = 0.5
+  every: int = 1
+  max_seq_len: int = 150
+  batch_size: int = 64
+
+
+class EpochTasks:
+  """Builds the tasks of each epoch (see the module docstring).
+
+  Args:
+    model: the ``mtl`` model.
+    tokenizer: its tokenizer.
+    main: (name, sentences, label names) of the main task.
+    aux: (name, sentences, label names) of each auxiliary task.
+    unlabeled: sentences without tags, or empty.
+    config: weighting settings.
+  """
+
+  def __init__(self, model: keras.Model, tokenizer: tokenization.CharTokenizer,
+               main, aux: Sequence, unlabeled: Sequence[Sentence],
+               config: WeightingConfig):
+    self.model = model
+    self.tokenizer = tokenizer
+    self.config = config
+    self.main_name, main_sentences, self.main_labels = main
+    self.main_corpus = self._encode(main_sentences, self.main_labels)
+    self.aux = [(name, self._encode(sentences, labels)) for name, sentences,
+                labels in aux]
+    self.unlabeled = list(unlabeled)
+    self.unlabeled_corpus = self._encode(self.unlabeled, self.main_labels) \
+        if self.unlabeled else None
+    features = model.get_layer(f"{self.main_name}_hidden").input
+    self.features_model = keras.Model(model.input, features)
+    self.emission_model = keras.Model(model.input,
+                                      model.get_layer("emissions").output)
+    self.crf = model.get_layer("crf")
+    self._cache: Optional[List[Task]] = None
+    self.last_stats: Dict = {}
+
+  def _encode(self, sentences, labels, weights=None):
+    return pipeline.encode(sentences, self.tokenizer,
+                           {t: i for i, t in enumerate(labels)},
+                           self.config.max_seq_len, weights)
+
+  def _batches(self, corpus):
+    return pipeline.make_dataset(corpus, self.config.batch_size,
+                                 bucket_boundaries=None)
+
+  def _vectors(self, corpus) -> np.ndarray:
+    rows = []
+    for batch in self._batches(corpus):
+      inputs = {k: batch[k] for k in ("input_ids", "attention_mask")}
+      hidden = self.features_model(inputs, training=False)
+      rows.append(sample_weights.sentence_vectors(
+          hidden, batch["attention_mask"]).numpy())
+    return np.concatenate(rows)
+
+  def _pseudo_label(self):
+    tags_out, confidence = [], []
+    for batch in self._batches(self.unlabeled_corpus):
+      inputs = {k: batch[k] for k in ("input_ids", "attention_mask")}
+      emissions = self.emission_model(inputs, training=False)
+      mask = batch["attention_mask"]
+      tags, _ = self.crf.decode(emissions, mask)
+      constrained, transitions = self.crf.decoding_parameters(emissions)
+      best, second = crf_lib.crf_top2_scores(constrained, transitions,
+                                             crf_lib.lengths_from_mask(mask))
+      confidence.append(crf_lib.path_confidence(best, second).numpy())
+      lengths = crf_lib.lengths_from_mask(mask).numpy()
+      for row, n in zip(tags.numpy(), lengths):
+        tags_out.append([self.main_labels[i] for i in row[1:n - 1]])
+    confidence = np.concatenate(confidence)
+    keep, weights = sample_weights.keep_confident(
+        confidence, self.config.confidence_floor)
+    limit = tokenization.max_chars(self.config.max_seq_len)
+    sentences = [Sentence(self.unlabeled[i].chars[:limit], tuple(tags_out[i]),
+                          self.unlabeled[i].source, self.unlabeled[i].line)
+                 for i in keep]
+    self.last_stats["pseudo_labeled"] = len(sentences)
+    self.last_stats["mean_confidence"] = float(confidence.mean())
+    return sentences, weights
+
+  def __call__(self, epoch: int) -> List[Task]:
+    if self._cache is not None and (epoch - 1) % self.config.every:
+      return self._cache
+    tasks = [Task(self.main_name, self.main_corpus)]
+    center = None
+    if self.config.similarity and self.aux:
+      center = sample_weights.centroid(self._vectors(self.main_corpus))
+    for name, corpus in self.aux:
+      if center is not None:
+        weights = sample_weights.similarity_weights(
+            self._vectors(corpus), center, self.config.c, self.config.d)
+        corpus = dataclasses.replace(corpus, sample_weights=weights)
+        self.last_stats[f"{name}_mean_weight"] = float(weights.mean())
+      tasks.append(Task(name, corpus, f"{name}_emissions", f"{name}_crf"))
+    if self.unlabeled_corpus is not None:
+      sentences, weights = self._pseudo_label()
+      if sentences:
+        tasks.append(Task("unlabeled", self._encode(sentences, self.main_labels,
+                                                    weights)))
+    logging.info("epoch %d tasks: %s; %s", epoch,
+                 {t.name: len(t.corpus) for t in tasks}, self.last_stats)
+    self._cache = tasks
+    return tasks
