@@ -1,7 +1,7 @@
 """Shared entry-point plumbing for the absl apps: one-line errors, exit codes."""
 
 import sys
-from typing import Any, Callable, Dict, List
+from typing import Callable, List
 
 from absl import app
 from absl import flags
@@ -39,11 +39,3 @@ def split_list(value: str) -> List[str]:
   """``"a, b,,c"`` -> ``["a", "b", "c"]``."""
   return [part.strip() for part in (value or "").split(",") if part.strip()]
 
-
-def app_flag_values(marker: str) -> Dict[str, Any]:
-  """The values of the flags defined by the module that defines ``marker``
-  (the app's own flags, without absl's), for saving with a run."""
-  for flag_list in flags.FLAGS.flags_by_module_dict().values():
-    if any(f.name == marker for f in flag_list):
-      return {f.name: f.value for f in flag_list}
-  return {}

@@ -1,0 +1,227 @@
+"""One training run from its config: data, vocabulary, model, tasks, loop.
+
+``train(TrainRun)`` is what ``python -m bert_mtl_ner.train`` runs; the experiment
+grid calls it in-process for each cell.
+"""
+
+import dataclasses
+import os
+import pathlib
+import re
+from typing import Dict, Optional
+
+from absl import logging
+import tensorflow as tf
+
+from bert_mtl_ner import evaluation
+from bert_mtl_ner import inference
+from bert_mtl_ner import run_dir
+from bert_mtl_ner import tokenization
+from bert_mtl_ner.data import pipeline
+from bert_mtl_ner.data import readers
+from bert_mtl_ner.data import registry
+from bert_mtl_ner.data import tags as tags_lib
+from bert_mtl_ner.data.records import Sentence
+from bert_mtl_ner.errors import UsageError
+from bert_mtl_ner.keras import keras
+from bert_mtl_ner.layers import bert_encoder
+from bert_mtl_ner.models import USES_BERT, ModelConfig, build_model
+from bert_mtl_ner.training import multitask
+from bert_mtl_ner.training import optimization
+from bert_mtl_ner.training import trainer as trainer_lib
+from bert_mtl_ner.training.run_config import TrainRun
+
+DEFAULT_CHAR_VOCAB = str(pathlib.Path(__file__).resolve().parents[2] /
+                         "vocab" / "chars.txt")
+
+
+def load_sentences(run: TrainRun, split_name: str, file_flag: Optional[str],
+                   limit: int, dataset: Optional[str] = None):
+  """Sentences of a --dataset split or of a file flag, checked non-empty."""
+  dataset = dataset or run.dataset
+  if run.dataset and run.train_file:
+    raise UsageError("give --dataset or --train_file/--dev_file, not both")
+  if dataset:
+    source = f"{dataset}:{split_name}"
+    stream = registry.read_split(dataset, split_name, run.data_dir)
+  elif file_flag:
+    source = file_flag
+    stream = readers.read_file(file_flag, run.file_format, run.tag_scheme)
+  else:
+    raise UsageError("nothing to train on: give --dataset, or --train_file and "
+                     "--dev_file")
+  sentences = []
+  for sentence in stream:
+    if sentence.tags is None:
+      raise UsageError(f"{source} has no labels; it cannot train or evaluate")
+    sentences.append(sentence)
+    if limit and len(sentences) >= limit:
+      break
+  if not sentences:
+    raise UsageError(f"{source} holds no sentences")
+  return sentences
+
+
+def resolve_vocab_file(run: TrainRun) -> str:
+  if run.vocab_file:
+    return run.vocab_file
+  bert_vocab = os.path.join(run.bert_model, "vocab.txt")
+  if run.model in USES_BERT and os.path.isfile(bert_vocab):
+    return bert_vocab
+  return DEFAULT_CHAR_VOCAB
+
+
+def model_config(run: TrainRun, labels, tokenizer,
+                 aux_labels=None) -> ModelConfig:
+  """The ModelConfig the flags describe."""
+  choice = bert_encoder.BertChoice(None)
+  if run.model in USES_BERT:
+    choice = bert_encoder.resolve_bert(
+        run.bert_model, tokenizer.vocab_size,
+        hidden_size=run.bert_hidden_size, num_layers=run.bert_num_layers,
+        num_heads=run.bert_num_heads,
+        intermediate_size=run.bert_intermediate_size)
+    if choice.config["vocab_size"] < tokenizer.vocab_size:
+      raise UsageError(f"the vocabulary has {tokenizer.vocab_size} tokens but "
+                       f"the BERT encoder only {choice.config['vocab_size']}; "
+                       "use the vocab.txt that came with the checkpoint")
+  if run.embeddings_file and run.model != "bilstm_crf":
+    raise UsageError("--embeddings_file is for --model=bilstm_crf only")
+  if run.model != "mtl" and (run.aux_tasks or run.unlabeled):
+    raise UsageError("--aux_tasks and --unlabeled need --model=mtl")
+  return ModelConfig(
+      main_task=main_task_name(run), aux_labels=aux_labels or {},
+      use_attention=run.use_attention, attention_heads=run.attention_heads,
+      task_hidden_units=run.task_hidden_units,
+      model=run.model, labels=labels, vocab_size=tokenizer.vocab_size,
+      max_seq_len=run.max_seq_len, embedding_dim=run.embedding_dim,
+      embeddings_file=run.embeddings_file, vocab_file=resolve_vocab_file(run),
+      lstm_units=run.lstm_units,
+      lstm_layers=0 if run.model == "bert_crf" else run.lstm_layers,
+      dropout=run.dropout, bert_config=choice.config,
+      bert_weights=choice.weights, bert_from_pt=choice.from_pt,
+      constrain_bio=run.constrain_bio)
+
+
+def train_config(run: TrainRun, tasks) -> trainer_lib.TrainConfig:
+  config = trainer_lib.TrainConfig(
+      epochs=run.epochs, batch_size=run.batch_size, patience=run.patience,
+      seed=run.seed, log_every=run.log_every, progress=run.progress,
+      schedule=run.task_schedule, temperature=run.task_temperature)
+  steps = trainer_lib.steps_per_epoch(tasks, config) * run.epochs
+  return dataclasses.replace(
+      config,
+      optimizer=optimization.OptimizerConfig(
+          learning_rate=run.learning_rate,
+          bert_learning_rate=run.bert_learning_rate,
+          warmup_ratio=run.warmup_ratio, total_steps=steps,
+          clip_norm=run.clip_norm))
+
+
+def load_aux_task(run: TrainRun, spec: str):
+  """(task name, sentences, labels) of an --aux_tasks entry."""
+  if spec in registry.DATASETS:
+    name, sentences = spec, load_sentences(run, "train", None, run.train_limit,
+                                           dataset=spec)
+  elif os.path.isfile(spec):
+    name = re.sub(r"\W", "_", os.path.splitext(os.path.basename(spec))[0])
+    sentences = list(readers.read_file(spec, None, run.tag_scheme))
+    sentences = sentences[:run.train_limit or None]
+  else:
+    raise UsageError(f"--aux_tasks entry {spec!r} is neither a registered "
+                     f"dataset ({', '.join(registry.DATASETS)}) nor a file")
+  if name == main_task_name(run):
+    raise UsageError(f"--aux_tasks names the main task {name!r} again")
+  return name, sentences, tags_lib.label_list(
+      tags_lib.entity_types(s.tags for s in sentences))
+
+
+def main_task_name(run: TrainRun) -> str:
+  return run.dataset or "main"
+
+
+def load_unlabeled(run: TrainRun, spec: str, limit: int):
+  """Unlabeled sentences from ``dataset:split`` or a text file (one a line)."""
+  dataset, sep, split = spec.partition(":")
+  if sep and dataset in registry.DATASETS:
+    stream = registry.read_split(dataset, split, run.data_dir)
+  elif spec.endswith(".json"):
+    stream = readers.read_file(spec, "cluener")
+  else:
+    if not os.path.exists(spec):
+      raise UsageError(f"--unlabeled={spec}: no such file, and not a "
+                       "dataset:split")
+    stream = (Sentence(tuple(text), None, spec, number)
+              for number, text in readers.iter_lines(spec) if text.strip())
+  sentences = []
+  for sentence in stream:
+    sentences.append(dataclasses.replace(sentence, tags=None))
+    if limit and len(sentences) >= limit:
+      break
+  return sentences
+
+
+def seed_everything(seed: int, deterministic: bool) -> None:
+  """Seeds Python, numpy and TF; dropout draws from generator variables that the
+  checkpoints save, so a resumed run continues the same random stream."""
+  keras.backend.experimental.enable_tf_random_generator()
+  keras.utils.set_random_seed(seed)
+  if deterministic:
+    tf.config.experimental.enable_op_determinism()
+
+
+def train(run: TrainRun) -> Optional[Dict]:
+  """Trains (or resumes) the run described by ``run``.
+
+  Returns:
+    The best epoch's record (``epoch``, ``dev_f1``), or None if none finished.
+  """
+  seed_everything(run.seed, run.deterministic)
+  if run.max_seq_len <= tokenization.SPECIALS:
+    raise UsageError(f"--max_seq_len must be over {tokenization.SPECIALS}")
+  train = load_sentences(run, run.train_split, run.train_file, run.train_limit)
+  dev = load_sentences(run, run.dev_split, run.dev_file, run.dev_limit)
+  vocab_file = resolve_vocab_file(run)
+  tokenizer = tokenization.CharTokenizer.from_vocab_file(
+      vocab_file, do_lower_case=run.do_lower_case)
+  labels = tags_lib.label_list(tags_lib.entity_types(s.tags for s in train))
+  aux = [load_aux_task(run, spec) for spec in run.aux_tasks]
+  config = model_config(run, labels, tokenizer, {n: l for n, _, l in aux})
+  run_dir.check_compatible(run.model_dir, config, vocab_file)
+  run_dir.save_setup(run.model_dir, dataclasses.asdict(run), config,
+                     vocab_file)
+  model = build_model(config)
+  tagger = inference.Tagger(model, tokenizer, labels, run.max_seq_len,
+                            batch_size=run.eval_batch_size)
+  if run.model == "mtl":
+    unlabeled = load_unlabeled(run, run.unlabeled, run.unlabeled_limit) \
+        if run.unlabeled else []
+    tasks = multitask.EpochTasks(
+        model, tokenizer, (main_task_name(run), train, labels), aux, unlabeled,
+        multitask.WeightingConfig(
+            similarity=run.similarity_weights, c=run.similarity_c,
+            d=run.similarity_d, confidence_floor=run.confidence_floor,
+            every=run.reweight_every, max_seq_len=run.max_seq_len,
+            batch_size=run.eval_batch_size))
+    sizes = [trainer_lib.Task(main_task_name(run), tasks.main_corpus)] + [
+        trainer_lib.Task(n, c) for n, c in tasks.aux]
+    if tasks.unlabeled_corpus is not None:
+      sizes.append(trainer_lib.Task("unlabeled", tasks.unlabeled_corpus))
+  else:
+    tasks = pipeline.encode(train, tokenizer,
+                            {t: i for i, t in enumerate(labels)},
+                            run.max_seq_len)
+    sizes = [trainer_lib.Task("main", tasks)]
+  logging.info("training %s on %d sentences (%d labels), dev %d sentences",
+               config.model, len(train), len(labels), len(dev))
+  trainer = trainer_lib.Trainer(
+      model, train_config(run, sizes), run.model_dir,
+      lambda: evaluation.evaluate_sentences(tagger, dev)[0])
+  history = trainer.fit(tasks)
+  if not run_dir.best_weights(run.model_dir):
+    return None
+  best = run_dir.read_json(os.path.join(run.model_dir, run_dir.BEST_POINTER))
+  best["epochs_run"] = len(history)
+  return best
+
+
