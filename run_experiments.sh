@@ -1,24 +1,34 @@
 #!/usr/bin/env bash
-# The main job: sets up .venv when needed, then regenerates the results under results/.
-# At this stage it checks the corpora (statistics of the paper's Table 2 and the
-# cross-corpus overlap); the model runs join it as they land.
+# The main job: sets up .venv when needed, checks the corpora, then runs the
+# experiment grid and writes results/ (REPORT.md, summary.json, one folder per run).
 #
-#   ./run_experiments.sh [--data_dir=DIR] [--results_dir=DIR]
+#   ./run_experiments.sh                      # --preset=cpu: a 2-core CPU, small models
+#   ./run_experiments.sh --preset=smoke       # minutes; checks every table fills
+#   ./run_experiments.sh --preset=paper --bert_model=/path/to/bert-base-chinese   # a GPU
+#
+# Any flag of `python -m bert_mtl_ner.train` passes through to every run
+# (for example --epochs=3); --data_dir=DIR and --results_dir=DIR are honoured too.
+# Running it again resumes: finished runs are kept.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/scripts/ensure_venv.sh"
 cd "$ROOT"
-DATA_ARGS=()
 RESULTS=results
+ARGS=()
+HAVE_DATA_DIR=0
 for arg in "$@"; do
   case "$arg" in
-    --data_dir=*) DATA_ARGS+=("$arg") ;;
     --results_dir=*) RESULTS="${arg#--results_dir=}" ;;
-    *) echo "error: unknown option $arg (known: --data_dir=DIR, --results_dir=DIR)" >&2; exit 2 ;;
+    --data_dir=*) HAVE_DATA_DIR=1; ARGS+=("$arg") ;;
+    *) ARGS+=("$arg") ;;
   esac
 done
-if [ ${#DATA_ARGS[@]} -eq 0 ] && [ -z "${BERT_MTL_NER_DATA:-}" ] && [ -d "$ROOT/../shared/data" ]; then
-  DATA_ARGS+=("--data_dir=$ROOT/../shared/data")
+if [ "$HAVE_DATA_DIR" = 0 ] && [ -z "${BERT_MTL_NER_DATA:-}" ] && [ -d "$ROOT/../shared/data" ]; then
+  ARGS+=("--data_dir=$ROOT/../shared/data")
 fi
+DATA_ARGS=()
+for arg in "${ARGS[@]}"; do
+  case "$arg" in --data_dir=*) DATA_ARGS+=("$arg") ;; esac
+done
 mkdir -p "$RESULTS"
 
 # write_atomically FILE CMD...: FILE appears only if CMD succeeds.
@@ -28,8 +38,5 @@ write_atomically() {
 }
 
 write_atomically "$RESULTS/data_stats.json" "$PY" -m bert_mtl_ner.data --action=stats --format=json "${DATA_ARGS[@]}"
-write_atomically "$RESULTS/data_stats.txt" "$PY" -m bert_mtl_ner.data --action=stats "${DATA_ARGS[@]}"
 write_atomically "$RESULTS/overlap.json" "$PY" -m bert_mtl_ner.data --action=overlap --format=json "${DATA_ARGS[@]}"
-write_atomically "$RESULTS/overlap.txt" "$PY" -m bert_mtl_ner.data --action=overlap "${DATA_ARGS[@]}"
-cat "$RESULTS/data_stats.txt" "$RESULTS/overlap.txt"
-echo "wrote $RESULTS/{data_stats,overlap}.{json,txt}"
+exec "$PY" -m bert_mtl_ner.experiments --results_dir="$RESULTS" "${ARGS[@]}"

@@ -18,10 +18,8 @@ from absl import flags
 from bert_mtl_ner import cli
 from bert_mtl_ner import evaluation
 from bert_mtl_ner import inference
-from bert_mtl_ner import run_dir
 from bert_mtl_ner.data import overlap
 from bert_mtl_ner.data import readers
-from bert_mtl_ner.data import registry
 from bert_mtl_ner.data import tags as tags_lib
 from bert_mtl_ner.errors import UsageError
 
@@ -49,26 +47,21 @@ def main(argv) -> None:
   if bool(FLAGS.dataset) == bool(FLAGS.eval_file):
     raise UsageError("give exactly one of --dataset and --eval_file")
   refs = overlap.parse_refs(FLAGS.dedup_against)
-  model, tokenizer, labels, config = run_dir.load(FLAGS.model_dir)
+  tagger = inference.Tagger.from_model_dir(FLAGS.model_dir, FLAGS.batch_size)
   if FLAGS.dataset:
-    source = f"{FLAGS.dataset}_{FLAGS.split}"
-    sentences = list(registry.read_split(FLAGS.dataset, FLAGS.split,
-                                         FLAGS.data_dir))
+    source = f"{FLAGS.dataset}_{FLAGS.split}" + ("_dedup" if refs else "")
+    sentences, removed = overlap.read_deduplicated(FLAGS.dataset, FLAGS.split,
+                                                   refs, FLAGS.data_dir)
   else:
+    if refs:
+      raise UsageError("--dedup_against works with --dataset only")
     source = os.path.splitext(os.path.basename(FLAGS.eval_file))[0]
-    sentences = list(readers.read_file(FLAGS.eval_file, FLAGS.file_format,
-                                       FLAGS.tag_scheme))
+    sentences, removed = list(readers.read_file(
+        FLAGS.eval_file, FLAGS.file_format, FLAGS.tag_scheme)), 0
   if any(s.tags is None for s in sentences):
     raise UsageError(f"{source} has no labels; use bert_mtl_ner.predict")
-  removed = 0
-  if refs:
-    sentences, removed = overlap.deduplicate(
-        sentences, overlap.text_keys(refs, FLAGS.data_dir))
-    source += "_dedup"
   if not sentences:
     raise UsageError(f"{source}: no sentences left to score")
-  tagger = inference.Tagger(model, tokenizer, labels, config.max_seq_len,
-                            batch_size=FLAGS.batch_size)
   scores, predictions = evaluation.evaluate_sentences(tagger, sentences)
   path = FLAGS.predictions_file or os.path.join(
       FLAGS.model_dir, "predictions", f"{source}.conll")

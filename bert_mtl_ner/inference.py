@@ -54,6 +54,14 @@ class Tagger:
 
     self._decode = decode
 
+  @classmethod
+  def from_model_dir(cls, model_dir: str, batch_size: int = 64) -> "Tagger":
+    """The tagger of a trained model directory (best weights)."""
+    from bert_mtl_ner import run_dir  # pylint: disable=g-import-not-at-top
+    model, tokenizer, labels, config = run_dir.load(model_dir)
+    return cls(model, tokenizer, labels, config.max_seq_len,
+               batch_size=batch_size)
+
   def predict_tags(self, sequences: Sequence[Sequence[str]]) -> List[List[str]]:
     """BIO tags, one per character, for each character sequence."""
     rows = []  # (sequence index, window)

@@ -11,6 +11,7 @@ empty entity lists.
 """
 
 import json
+import os
 import sys
 from typing import Iterator, List, Tuple
 
@@ -18,7 +19,6 @@ from absl import flags
 
 from bert_mtl_ner import cli
 from bert_mtl_ner import inference
-from bert_mtl_ner import run_dir
 from bert_mtl_ner import serving
 from bert_mtl_ner.errors import DataError, UsageError
 
@@ -58,11 +58,11 @@ def main(argv) -> None:
   if bool(FLAGS.model_dir) == bool(FLAGS.saved_model):
     raise UsageError("give exactly one of --model_dir and --saved_model")
   if FLAGS.model_dir:
-    model, tokenizer, labels, config = run_dir.load(FLAGS.model_dir)
-    tagger = inference.Tagger(model, tokenizer, labels, config.max_seq_len,
-                              batch_size=FLAGS.batch_size)
+    tagger = inference.Tagger.from_model_dir(FLAGS.model_dir, FLAGS.batch_size)
   else:
     tagger = serving.SavedModelTagger(FLAGS.saved_model)
+  if FLAGS.input != "-" and not os.path.isfile(FLAGS.input):
+    raise UsageError(f"--input={FLAGS.input}: no such file")
   source = sys.stdin.buffer if FLAGS.input == "-" else open(FLAGS.input, "rb")
   sink = sys.stdout if FLAGS.output == "-" else open(
       FLAGS.output, "w", encoding="utf-8")

@@ -100,3 +100,17 @@ def format_overlap(table: Dict[str, Dict[str, Dict[str, int]]]) -> str:
       lines.append(f"{dataset}:{split} ({total} sentences) in "
                    + (", ".join(parts) if parts else "no other training split"))
   return "\n".join(lines)
+
+
+def read_deduplicated(dataset: str, split: str, refs: Sequence[Ref],
+                      data_dir: Optional[str] = None
+                      ) -> Tuple[List[Sentence], int]:
+  """A split without the sentences found in ``refs`` (all of it when empty).
+
+  Returns:
+    (sentences, number removed).
+  """
+  sentences = registry.read_split(dataset, split, data_dir)
+  if not refs:
+    return list(sentences), 0
+  return deduplicate(sentences, text_keys(refs, data_dir))

@@ -32,6 +32,13 @@ from bert_mtl_ner.training import optimization
 
 Evaluate = Callable[[], Dict]
 SCHEDULES = ("proportional", "temperature", "round_robin")
+# One signature for every batch shape: each head's step is traced once.
+BATCH_SPEC = {
+    "input_ids": tf.TensorSpec([None, None], tf.int32),
+    "attention_mask": tf.TensorSpec([None, None], tf.int32),
+    "labels": tf.TensorSpec([None, None], tf.int32),
+    "sample_weight": tf.TensorSpec([None], tf.float32),
+}
 
 
 @dataclasses.dataclass
@@ -161,9 +168,9 @@ class Trainer:
       emission_model = keras.Model(self.model.input,
                                    self.model.get_layer(task.emissions).output)
       crf = self.model.get_layer(task.crf)
-      self._steps[key] = tf.function(
-          lambda batch: self._step(emission_model, crf, batch),
-          reduce_retracing=True)
+      step = tf.function(lambda batch: self._step(emission_model, crf, batch),
+                         input_signature=[BATCH_SPEC])
+      self._steps[key] = lambda batch: step({k: batch[k] for k in BATCH_SPEC})
     return self._steps[key]
 
   def _step(self, emission_model, crf, batch):

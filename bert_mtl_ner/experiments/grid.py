@@ -1,0 +1,119 @@
+"""The cells of the experiment grid and how each is scored.
+
+Baselines (BiLSTM-CRF, BERT-CRF, BERT-BiLSTM-CRF) on each corpus; the multi-task
+model with each corpus as the main task (MSRA with People's Daily, People's Daily
+with MSRA, CLUENER2020 with both plus CLUENER2020's unlabeled test text); and the
+ablations of the CLUENER2020 multi-task model: without the attention layer (plain
+hard sharing), without sample weights, without unlabeled data.
+
+MSRA is scored on test, People's Daily on test and on test without the sentences
+that occur in MSRA's train file (``msra:train_full``), CLUENER2020 on dev (its test
+is unlabeled), as in the paper.
+"""
+
+import dataclasses
+from typing import Dict, Tuple
+
+
+@dataclasses.dataclass(frozen=True)
+class Scoring:
+  """One evaluation of a cell: a split, optionally de-duplicated."""
+  dataset: str
+  split: str
+  dedup_against: Tuple[str, ...] = ()
+
+  @property
+  def key(self) -> str:
+    return f"{self.dataset}_{self.split}" + ("_dedup" if self.dedup_against
+                                             else "")
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+  """One row of the grid.
+
+  Attributes:
+    dataset: the (main) task's dataset.
+    variant: ``bilstm_crf``, ``bert_crf``, ``bert_bilstm_crf``, ``mtl`` or an
+      ``mtl_no_*`` ablation.
+    label: the row's name in the report.
+    overrides: ``TrainRun`` fields that make this cell.
+  """
+  dataset: str
+  variant: str
+  label: str
+  overrides: Tuple[Tuple[str, object], ...] = ()
+
+  @property
+  def name(self) -> str:
+    return f"{self.dataset}/{self.variant}"
+
+  @property
+  def scorings(self) -> Tuple[Scoring, ...]:
+    return SCORINGS[self.dataset]
+
+
+SCORINGS: Dict[str, Tuple[Scoring, ...]] = {
+    "msra": (Scoring("msra", "test"),),
+    "peoples_daily": (Scoring("peoples_daily", "test"),
+                      Scoring("peoples_daily", "test", ("msra:train_full",))),
+    "cluener": (Scoring("cluener", "dev"),),
+}
+
+BASELINES = (("bilstm_crf", "BiLSTM-CRF"), ("bert_crf", "BERT-CRF"),
+             ("bert_bilstm_crf", "BERT-BiLSTM-CRF"))
+
+MTL_SETUPS = {
+    "msra": (("aux_tasks", ("peoples_daily",)),),
+    "peoples_daily": (("aux_tasks", ("msra",)),),
+    "cluener": (("aux_tasks", ("msra", "peoples_daily")),
+                ("unlabeled", "cluener:test")),
+}
+
+ABLATIONS = (
+    ("mtl_no_attention", "MTL w/o attention (hard sharing)",
+     (("use_attention", False),)),
+    ("mtl_no_weights", "MTL w/o sample weights",
+     (("similarity_weights", False), ("confidence_floor", 0.0))),
+    ("mtl_no_unlabeled", "MTL w/o unlabeled data", (("unlabeled", None),)),
+)
+
+
+def _mtl_label(dataset: str) -> str:
+  aux = dict(MTL_SETUPS[dataset])["aux_tasks"]
+  names = {"msra": "MSRA", "peoples_daily": "PD", "cluener": "CLUENER"}
+  extra = " + unlabeled" if dict(MTL_SETUPS[dataset]).get("unlabeled") else ""
+  return "MTL (+" + ", ".join(names[a] for a in aux) + extra + ")"
+
+
+def build_grid() -> Tuple[Cell, ...]:
+  """Every cell, in report order."""
+  cells = []
+  for dataset in SCORINGS:
+    for model, label in BASELINES:
+      cells.append(Cell(dataset, model, label, (("model", model),)))
+    mtl = (("model", "mtl"),) + MTL_SETUPS[dataset]
+    cells.append(Cell(dataset, "mtl", _mtl_label(dataset), mtl))
+  for variant, label, changes in ABLATIONS:
+    merged = dict((("model", "mtl"),) + MTL_SETUPS["cluener"])
+    merged.update(changes)
+    cells.append(Cell("cluener", variant, label, tuple(merged.items())))
+  return tuple(cells)
+
+
+# The paper's published numbers (Tang et al. 2022), for the reference column.
+# Only numbers quoted in DEVELOPERS.md and the issues are listed; None elsewhere.
+PAPER = {
+    ("msra", "mtl"): {"precision": 95.73, "recall": 96.01, "f1": 95.86},
+    ("msra", "bilstm_crf"): {"f1": 85.09},
+    ("cluener", "mtl"): {"macro_f1": 71.61},
+    # CLUENER2020's own baselines, as the paper's Table 6 quotes them.
+    ("cluener", "bilstm_crf"): {"macro_f1": 70.00},
+    ("cluener", "bert_crf"): {"macro_f1": 78.82},
+}
+PAPER_NOTES = (
+    "Paper column: Tang et al. 2022 where quoted in our notes (MSRA MTL: Table 4; "
+    "MSRA BiLSTM-CRF; CLUENER2020 MTL macro F1). CLUENER2020 BiLSTM-CRF 70.00 and "
+    "BERT-base 78.82 are the CLUENER2020 benchmark's baselines (BERT-base is a "
+    "softmax tagger, shown against our BERT-CRF). '—': no published number "
+    "in our notes.")

@@ -1,0 +1,83 @@
+"""The experiment grid: cells, report assembly, and a small real run."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bert_mtl_ner.experiments import grid as grid_lib
+from bert_mtl_ner.experiments import report as report_lib
+
+
+def test_grid_has_every_row_of_the_paper_tables():
+  names = [c.name for c in grid_lib.build_grid()]
+  for dataset in ("msra", "peoples_daily", "cluener"):
+    for variant in ("bilstm_crf", "bert_crf", "bert_bilstm_crf", "mtl"):
+      assert f"{dataset}/{variant}" in names
+  for ablation in ("mtl_no_attention", "mtl_no_weights", "mtl_no_unlabeled"):
+    assert f"cluener/{ablation}" in names
+  assert len(names) == len(set(names))
+  pd = [s.key for s in grid_lib.SCORINGS["peoples_daily"]]
+  assert pd == ["peoples_daily_test", "peoples_daily_test_dedup"]
+
+
+def test_mean_std():
+  assert report_lib.mean_std([1.0, 2.0, 3.0]) == "2.00 ± 1.00"
+  assert report_lib.mean_std([5.0]) == "5.00 ± 0.00"
+  assert report_lib.mean_std([]) == "—"
+
+
+def _fake_result(cell, seed, f1):
+  scores = {s.key: {"precision": f1, "recall": f1, "f1": f1,
+                    "macro_precision": f1, "macro_recall": f1,
+                    "macro_f1": f1 - 1, "support": 1,
+                    "per_type": {"name": {"precision": f1, "recall": f1,
+                                          "f1": f1, "support": 1}}}
+            for s in cell.scorings}
+  return {"cell": cell.name, "dataset": cell.dataset, "variant": cell.variant,
+          "label": cell.label, "seed": seed, "preset": "smoke",
+          "best": {"epoch": 1, "dev_f1": f1, "epochs_run": 1},
+          "scores": scores, "wall_seconds": 60.0,
+          "model": {"bert": None, "bert_model": None}, "run": {"epochs": 1}}
+
+
+def test_report_aggregates_seeds_and_compares_with_the_paper():
+  cells = {c.name: c for c in grid_lib.build_grid()}
+  results = [_fake_result(cells["msra/mtl"], s, f1)
+             for s, f1 in ((1, 90.0), (2, 92.0), (3, 94.0))]
+  results.append(_fake_result(cells["cluener/mtl_no_attention"], 1, 60.0))
+  results.append(_fake_result(cells["cluener/mtl"], 1, 62.0))
+  report = report_lib.build_report(results, {
+      "preset": "smoke", "description": "d", "command": "c", "hardware": "h",
+      "started": "s", "wall_seconds": 60})
+  row = next(l for l in report.splitlines() if l.startswith("| MTL (+PD)"))
+  assert "| 3 | 92.00 ± 2.00 |" in row and "95.86" in row
+  assert "-3.86" in row
+  ablation = [l for l in report.splitlines() if "w/o attention" in l]
+  assert ablation[-1].endswith("| 59.00 ± 0.00 | -2.00 |")
+  for title in ("Table 4", "Figures 10–11", "Table 5", "Table 6", "Ablations"):
+    assert title in report
+  assert "[smoke preset]" in report.splitlines()[0]
+
+
+def test_a_small_grid_runs_end_to_end(data_dir, tmp_path):
+  result = subprocess.run(
+      [sys.executable, "-m", "bert_mtl_ner.experiments", "--preset=smoke",
+       f"--results_dir={tmp_path}", f"--data_dir={data_dir}", "--seeds=1",
+       "--cells=^peoples_daily/bert_crf$", "--train_limit=24"],
+      capture_output=True, text=True, timeout=900)
+  assert result.returncode == 0, result.stderr[-3000:]
+  report = (tmp_path / "REPORT.md").read_text(encoding="utf-8")
+  assert "| BERT-CRF | 1 |" in report
+  run = tmp_path / "runs" / "peoples_daily" / "bert_crf" / "seed1"
+  with open(run / "result.json", encoding="utf-8") as stream:
+    saved = json.load(stream)
+  assert set(saved["scores"]) == {"peoples_daily_test",
+                                  "peoples_daily_test_dedup"}
+  assert saved["scores"]["peoples_daily_test"]["sentences"] == 48
+  assert saved["scores"]["peoples_daily_test_dedup"][
+      "removed_as_duplicates"] == 2958
+  assert saved["run"]["train_limit"] == 24  # the flag overrode the preset
+  assert os.path.exists(run / "peoples_daily_test_dedup.conll")
