@@ -81,3 +81,14 @@ def test_a_small_grid_runs_end_to_end(data_dir, tmp_path):
       "removed_as_duplicates"] == 2958
   assert saved["run"]["train_limit"] == 24  # the flag overrode the preset
   assert os.path.exists(run / "peoples_daily_test_dedup.conll")
+
+
+def test_readme_diagram_is_the_commands_output():
+  result = subprocess.run([sys.executable, "-m", "bert_mtl_ner.models"],
+                          capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-2000:]
+  readme = os.path.join(os.path.dirname(__file__), "..", "README.md")
+  with open(readme, encoding="utf-8") as stream:
+    text = stream.read()
+  block = text.split("<!-- diagram:begin -->\n```\n")[1].split("```")[0]
+  assert block == result.stdout
