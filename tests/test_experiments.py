@@ -92,3 +92,20 @@ def test_readme_diagram_is_the_commands_output():
     text = stream.read()
   block = text.split("<!-- diagram:begin -->\n```\n")[1].split("```")[0]
   assert block == result.stdout
+
+
+def test_readme_run_table_matches_the_records():
+  root = os.path.join(os.path.dirname(__file__), "..")
+  sys.path.insert(0, os.path.join(root, "scripts"))
+  import record_run  # pylint: disable=g-import-not-at-top
+  records = []
+  for name in sorted(os.listdir(os.path.join(root, "docs", "runs"))):
+    if name.endswith(".json"):
+      with open(os.path.join(root, "docs", "runs", name),
+                encoding="utf-8") as stream:
+        records.append(json.load(stream))
+  with open(os.path.join(root, "README.md"), encoding="utf-8") as stream:
+    text = stream.read()
+  block = text.split(record_run.BEGIN + "\n")[1].split(record_run.END)[0]
+  assert block.strip() == record_run.render(records).strip() if records \
+      else block.strip() == ""

@@ -1,4 +1,8 @@
-"""BiLSTM-CRF: character embeddings, BiLSTM, emissions, CRF (no BERT)."""
+"""BiLSTM-CRF: character embeddings, BiLSTM, emissions, CRF (no BERT).
+
+Dropout (``config.dropout``) acts on the embeddings and on the BiLSTM outputs, as
+in Lample et al. (2016); their 0.5 is what ``configs/*_bilstm_crf.cfg`` use.
+"""
 
 import numpy as np
 
@@ -59,6 +63,8 @@ def build_bilstm_crf(config: ModelConfig) -> keras.Model:
       config.vocab_size, config.embedding_dim,
       embeddings_initializer=initializer, name="char_embeddings")(
           inputs["input_ids"])
+  features = keras.layers.Dropout(config.dropout,
+                                  name="embedding_dropout")(features)
   features = heads.bilstm_stack(features, inputs["attention_mask"], config)
   outputs = heads.crf_outputs(features, inputs["attention_mask"], config)
   return keras.Model(inputs, outputs, name="bilstm_crf")
