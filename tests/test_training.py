@@ -77,3 +77,37 @@ def test_task_order_covers_the_main_task_once_in_expectation():
   assert 20 < order.count(0) < 38
   assert trainer.task_order([5, 5, 5], "round_robin", 2.0, 2, 0) == [0, 1, 2,
                                                                       0, 1, 2]
+
+
+def test_a_task_step_leaves_other_heads_untouched(tmp_path):
+  from bert_mtl_ner.data.records import Sentence  # pylint: disable=g-import-not-at-top
+  from bert_mtl_ner.data import pipeline  # pylint: disable=g-import-not-at-top
+  from bert_mtl_ner.layers.bert_encoder import tiny_bert_config  # pylint: disable=g-import-not-at-top
+  from bert_mtl_ner.models import ModelConfig, build_model  # pylint: disable=g-import-not-at-top
+  from bert_mtl_ner.training import trainer as trainer_lib  # pylint: disable=g-import-not-at-top
+  labels = ["O", "B-PER", "I-PER"]
+  model = build_model(ModelConfig(
+      model="mtl", labels=labels, vocab_size=30, lstm_layers=0, max_seq_len=10,
+      task_hidden_units=4, attention_heads=1, main_task="a",
+      aux_labels={"b": labels},
+      bert_config=tiny_bert_config(30, 8, 1, 1, 8, 32)))
+  trainer = trainer_lib.Trainer(
+      model, trainer_lib.TrainConfig(epochs=1, progress=False),
+      str(tmp_path), lambda: {})
+  corpus = pipeline.encode([Sentence(("x", "y"), ("B-PER", "I-PER"), "f", 1)],
+                           _Tok(), {t: i for i, t in enumerate(labels)}, 10)
+  batch = next(iter(pipeline.make_dataset(corpus, 1)))
+  for _ in range(2):  # a step of task b first gives Adam moments to b's head
+    trainer._train_step(trainer_lib.Task("b", corpus, "b_emissions", "b_crf"))(
+        batch)
+  before = model.get_layer("b_crf").transitions.numpy().copy()
+  trainer._train_step(trainer_lib.Task("a", corpus))(batch)
+  np.testing.assert_array_equal(model.get_layer("b_crf").transitions.numpy(),
+                                before)
+
+
+class _Tok:
+  """A stand-in tokenizer: every character is id 5."""
+
+  def encode(self, chars):
+    return [2] + [5] * len(chars) + [3]

@@ -149,6 +149,10 @@ class Trainer:
     self.variables = model.trainable_variables
     self.task_index, self.bert_index = optimization.split_variables(
         self.variables, bert_vars)
+    for optimizer, index in ((self.optimizer, self.task_index),
+                             (self.bert_optimizer, self.bert_index)):
+      if index:  # built up front: each task's step updates a subset
+        optimizer.build([self.variables[i] for i in index])
     self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     self.best_f1 = tf.Variable(-1.0, dtype=tf.float64, trainable=False)
     self.bad_epochs = tf.Variable(0, dtype=tf.int64, trainable=False)
@@ -183,17 +187,23 @@ class Trainer:
           batch["sample_weight"])
       total = loss + tf.add_n(self.model.losses) if self.model.losses else loss
     grads = tape.gradient(total, self.variables)
-    grads = [g if g is not None else tf.zeros_like(v)
-             for g, v in zip(grads, self.variables)]
-    norm = tf.linalg.global_norm(grads)
+    # Variables this task's loss does not reach (other tasks' heads) get no
+    # update at all: a zero gradient would still move them through Adam's
+    # moments.
+    present = [i for i, g in enumerate(grads) if g is not None]
+    norm = tf.linalg.global_norm([grads[i] for i in present])
     if self.config.optimizer.clip_norm > 0:
-      grads, _ = tf.clip_by_global_norm(grads, self.config.optimizer.clip_norm,
-                                        use_norm=norm)
+      clipped, _ = tf.clip_by_global_norm([grads[i] for i in present],
+                                          self.config.optimizer.clip_norm,
+                                          use_norm=norm)
+      grads = dict(zip(present, clipped))
+    else:
+      grads = {i: grads[i] for i in present}
     for optimizer, index in ((self.optimizer, self.task_index),
                              (self.bert_optimizer, self.bert_index)):
-      if index:
-        optimizer.apply_gradients([(grads[i], self.variables[i])
-                                   for i in index])
+      pairs = [(grads[i], self.variables[i]) for i in index if i in grads]
+      if pairs:
+        optimizer.apply_gradients(pairs)
     return loss, norm
 
   def _metrics_path(self) -> str:
