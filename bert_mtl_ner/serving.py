@@ -210,6 +210,13 @@ def export(module: ServingModule, export_dir: str,
     raise
 
 
+def to_utf8(text: str) -> bytes:
+  """UTF-8 bytes of ``text``, one code point per character: a lone surrogate
+  (which UTF-8 cannot hold) becomes U+FFFD, so offsets stay aligned."""
+  return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c
+                 for c in text).encode("utf-8")
+
+
 class SavedModelTagger:
   """Predicts with an exported SavedModel, like ``inference.Tagger``."""
 
@@ -219,7 +226,8 @@ class SavedModelTagger:
     self.serve = tf.saved_model.load(export_dir).signatures["serving_default"]
 
   def _run(self, texts: Sequence[str]) -> Dict[str, np.ndarray]:
-    outputs = self.serve(text=tf.constant(list(texts), tf.string))
+    outputs = self.serve(text=tf.constant([to_utf8(t) for t in texts],
+                                          tf.string))
     return {k: v.numpy() for k, v in outputs.items()}
 
   def predict_tags(self, texts: Sequence[str]) -> List[List[str]]:
