@@ -1,6 +1,6 @@
 """Entity-level scores (seqeval, strict BIO) and CoNLL prediction files."""
 
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2
@@ -80,7 +80,7 @@ def write_conll(path: str, sentences: Sequence[Sentence],
 
 
 def evaluate_sentences(tagger, sentences: Sequence[Sentence]
-                       ) -> (Dict, List[List[str]]):
+                       ) -> Tuple[Dict, List[List[str]]]:
   """Predicts every character of ``sentences`` and scores against their tags.
 
   Returns:

@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
+from bert_mtl_ner import run_dir
 from bert_mtl_ner import tokenization
 from bert_mtl_ner.data import tags as tags_lib
 from bert_mtl_ner.keras import keras
@@ -57,7 +58,6 @@ class Tagger:
   @classmethod
   def from_model_dir(cls, model_dir: str, batch_size: int = 64) -> "Tagger":
     """The tagger of a trained model directory (best weights)."""
-    from bert_mtl_ner import run_dir  # pylint: disable=g-import-not-at-top
     model, tokenizer, labels, config = run_dir.load(model_dir)
     return cls(model, tokenizer, labels, config.max_seq_len,
                batch_size=batch_size)

@@ -30,7 +30,6 @@ import tensorflow as tf
 
 from bert_mtl_ner import tokenization
 from bert_mtl_ner.errors import UsageError
-from bert_mtl_ner.inference import entities_of
 from bert_mtl_ner.io_utils import atomic_write_text
 from bert_mtl_ner.keras import keras
 

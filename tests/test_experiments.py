@@ -5,7 +5,6 @@ import os
 import subprocess
 import sys
 
-import pytest
 
 from bert_mtl_ner.experiments import grid as grid_lib
 from bert_mtl_ner.experiments import report as report_lib

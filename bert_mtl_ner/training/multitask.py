@@ -18,7 +18,6 @@ from typing import Dict, List, Optional, Sequence
 
 from absl import logging
 import numpy as np
-import tensorflow as tf
 
 from bert_mtl_ner import tokenization
 from bert_mtl_ner.data import pipeline
