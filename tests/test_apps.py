@@ -110,7 +110,9 @@ def test_saved_model_cli(trained, tmp_path):
 
 
 def test_killed_run_resumes_to_the_same_metrics(toy_corpus, tmp_path):
-  args = ["--model=bilstm_crf", "--train_limit=64", "--seed=3", "--epochs=3"]
+  # BERT and BiLSTM: dropout inside BERT and on top, embeddings, Adam states.
+  args = ["--model=bert_bilstm_crf", "--train_limit=96", "--seed=3",
+          "--epochs=3"]
   _train(toy_corpus, tmp_path / "straight", *args)
   resumed = tmp_path / "resumed"
   command = [sys.executable, "-m", "bert_mtl_ner.train",
@@ -119,16 +121,18 @@ def test_killed_run_resumes_to_the_same_metrics(toy_corpus, tmp_path):
              *TINY, *args]
   process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL)
-  metrics = resumed / "metrics.jsonl"
+  saved = resumed / "checkpoints" / "checkpoint"  # written after epoch 1
   deadline = time.time() + 300
   while process.poll() is None and time.time() < deadline:
-    if metrics.exists() and metrics.read_text().strip():
-      process.send_signal(signal.SIGKILL)  # mid-run, after the first epoch
+    if saved.exists():
+      process.send_signal(signal.SIGKILL)  # during epoch 2
       break
-    time.sleep(0.05)
+    time.sleep(0.01)
   process.wait()
   assert process.returncode == -signal.SIGKILL, "the run ended before the kill"
-  _train(toy_corpus, resumed, *args)  # the same command resumes
+  assert len(_metrics(resumed)) < 3, "the kill came after the last epoch"
+  result = _train(toy_corpus, resumed, *args)  # the same command resumes
+  assert "resumed from" in result.stderr  # from a checkpoint, not from scratch
   strip = lambda rows: [{k: v for k, v in r.items()
                          if k not in ("train_seconds", "examples_per_second")}
                         for r in rows]

@@ -9,9 +9,10 @@ proportion to the task's size), ``temperature`` (to size^(1/T)) or
 first) takes in expectation. Early stopping looks at the main task's dev F1.
 
 Resuming is exact: the data order of epoch ``e`` depends only on ``seed + e``, and
-every random generator of the model (dropout) is a variable saved in the epoch
-checkpoint, so a run killed mid-epoch and resumed from ``--model_dir`` retraces the
-uninterrupted run and ends with the same metrics.
+the state of every random generator of the model (dropout) is saved in the epoch
+checkpoint beside the weights (Keras leaves it out of its own checkpoints on
+purpose, see ``random_generators``), so a run killed mid-epoch and resumed from
+``--model_dir`` retraces the uninterrupted run and ends with the same metrics.
 """
 
 import dataclasses
@@ -20,6 +21,7 @@ import os
 import time
 from typing import Callable, Dict, List, Sequence, Union
 
+from absl import logging
 import numpy as np
 import tensorflow as tf
 
@@ -123,6 +125,30 @@ def steps_per_epoch(tasks: Sequence[Task], config: TrainConfig) -> int:
                         config.temperature, main, 0))
 
 
+def random_generators(model: keras.Model) -> Dict[str, tf.random.Generator]:
+  """The ``tf.random.Generator`` of every random layer (dropout) of ``model``.
+
+  Keras keeps these generators out of ``model.weights`` and checkpoints; a resumed
+  run that does not restore them draws different dropout masks from the
+  uninterrupted one. Layers nested inside other layers (BERT's dropouts) are
+  included; the keys follow the layers' order, which a rebuilt model repeats.
+
+  Args:
+    model: a built model.
+
+  Returns:
+    ``{"<index>_<layer name>": generator}``, for layers whose generator exists
+    (stateful RNG, see ``keras.backend.experimental.enable_tf_random_generator``).
+  """
+  generators = {}
+  for index, layer in enumerate(model._flatten_layers(include_self=False)):  # pylint: disable=protected-access
+    random = getattr(layer, "_random_generator", None)
+    generator = getattr(random, "_generator", None)
+    if isinstance(generator, tf.random.Generator):
+      generators[f"{index}_{layer.name}"] = generator
+  return generators
+
+
 class Trainer:
   """Trains one model of ``bert_mtl_ner.models`` on one encoded corpus.
 
@@ -159,7 +185,8 @@ class Trainer:
     self.checkpoint = tf.train.Checkpoint(
         model=model, optimizer=self.optimizer,
         bert_optimizer=self.bert_optimizer, epoch=self.epoch,
-        best_f1=self.best_f1, bad_epochs=self.bad_epochs)
+        best_f1=self.best_f1, bad_epochs=self.bad_epochs,
+        random_generators=random_generators(model))
     self.manager = tf.train.CheckpointManager(
         self.checkpoint, os.path.join(model_dir, "checkpoints"), max_to_keep=2)
     self.writer = tf.summary.create_file_writer(
@@ -222,6 +249,8 @@ class Trainer:
     latest = self.manager.latest_checkpoint
     if latest:
       self.checkpoint.restore(latest).assert_existing_objects_matched()
+      logging.info("resumed from %s after epoch %d", latest,
+                   int(self.epoch.numpy()))
     return int(self.epoch.numpy())
 
   def fit(self, tasks: Union[pipeline.EncodedCorpus, Sequence[Task],
