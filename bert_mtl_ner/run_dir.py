@@ -61,9 +61,36 @@ def save_setup(model_dir: str, flags_dict: Dict[str, Any], config: ModelConfig,
     os.replace(tmp, target)
 
 
+# Where the weights come from, not what they are: a resumed run may differ here.
+_NOT_ARCHITECTURE = ("bert_weights", "bert_from_pt", "embeddings_file",
+                     "vocab_file", "bert_config")
+_BERT_ARCHITECTURE = ("vocab_size", "hidden_size", "num_hidden_layers",
+                      "num_attention_heads", "intermediate_size",
+                      "max_position_embeddings", "type_vocab_size")
+
+
+def architecture_differences(saved: Dict[str, Any], config: ModelConfig
+                             ) -> List[str]:
+  """``name: saved != new`` for each architecture setting that differs."""
+  new = config.to_dict()
+  differences = [f"{key}: {saved.get(key)!r} != {value!r}"
+                 for key, value in new.items()
+                 if key not in _NOT_ARCHITECTURE and key in saved
+                 and saved[key] != value]
+  old_bert, new_bert = saved.get("bert_config") or {}, new["bert_config"] or {}
+  if bool(old_bert) != bool(new_bert):
+    differences.append("bert_config: the saved model "
+                       f"{'has' if old_bert else 'has no'} BERT encoder")
+  elif new_bert:
+    differences += [f"bert {key}: {old_bert.get(key)!r} != {new_bert.get(key)!r}"
+                    for key in _BERT_ARCHITECTURE
+                    if old_bert.get(key) != new_bert.get(key)]
+  return differences
+
+
 def check_compatible(model_dir: str, config: ModelConfig,
                      vocab_file: str) -> None:
-  """Refuses to resume a run whose labels or vocabulary differ from this one.
+  """Refuses to resume a run whose labels, vocabulary or architecture differ.
 
   Raises:
     UsageError: naming what differs and the fix.
@@ -84,6 +111,12 @@ def check_compatible(model_dir: str, config: ModelConfig,
     if a.read() != b.read():
       raise UsageError(f"{model_dir} was trained with another vocabulary than "
                        f"{vocab_file}; use a new --model_dir")
+  differences = architecture_differences(saved, config)
+  if differences:
+    raise UsageError(f"{model_dir} holds a model built with other settings "
+                     f"(saved != flags: {'; '.join(differences)}); give the "
+                     "flags it was trained with (its flags.json) or use a new "
+                     "--model_dir")
 
 
 def best_weights(model_dir: str) -> Optional[str]:

@@ -149,3 +149,10 @@ def test_mtl_refuses_main_task_as_auxiliary():
   with pytest.raises(UsageError, match="both the main and an auxiliary"):
     build_model(_config("mtl", main_task="msra",
                         aux_labels={"msra": ["O"]}))
+
+
+def test_bilstm_crf_with_bigrams():
+  model = build_model(_config("bilstm_crf", bigram_buckets=101, bigram_dim=4))
+  assert model.get_layer("bigram_embeddings").table.input_dim == 101
+  assert model.get_layer("char_bigram").output.shape[-1] == 8 + 2 * 4
+  assert model(_inputs())["emissions"].shape == (2, 5, 5)

@@ -1,5 +1,9 @@
 """BiLSTM-CRF: character embeddings, BiLSTM, emissions, CRF (no BERT).
 
+With ``config.bigram_buckets`` the embeddings of each character's left and right
+bigram (hashed, ``layers.bigram_embedding``) are concatenated to its character
+embedding.
+
 Dropout (``config.dropout``) acts on the embeddings and on the BiLSTM outputs, as
 in Lample et al. (2016); their 0.5 is what ``configs/*_bilstm_crf.cfg`` use.
 """
@@ -9,6 +13,7 @@ import numpy as np
 from bert_mtl_ner import tokenization
 from bert_mtl_ner.errors import DataError
 from bert_mtl_ner.keras import keras
+from bert_mtl_ner.layers.bigram_embedding import BigramEmbedding
 from bert_mtl_ner.models import heads
 from bert_mtl_ner.models.config import ModelConfig
 
@@ -63,6 +68,11 @@ def build_bilstm_crf(config: ModelConfig) -> keras.Model:
       config.vocab_size, config.embedding_dim,
       embeddings_initializer=initializer, name="char_embeddings")(
           inputs["input_ids"])
+  if config.bigram_buckets:
+    bigrams = BigramEmbedding(config.vocab_size, config.bigram_buckets,
+                              config.bigram_dim, name="bigram_embeddings")(
+                                  inputs["input_ids"])
+    features = keras.layers.Concatenate(name="char_bigram")([features, bigrams])
   features = keras.layers.Dropout(config.dropout,
                                   name="embedding_dropout")(features)
   features = heads.bilstm_stack(features, inputs["attention_mask"], config)

@@ -17,6 +17,9 @@ class ModelConfig:
     embeddings_file: word2vec-format text file of pretrained character vectors
       (``bilstm_crf``); None for random init. Needs ``vocab_file``.
     vocab_file: the vocabulary (to match ``embeddings_file`` rows to ids).
+    bigram_buckets: ``bilstm_crf``: rows of the hashed character-bigram table
+      (``layers.bigram_embedding``); 0 for no bigram features.
+    bigram_dim: ``bilstm_crf``: size of one bigram vector.
     lstm_units: units per direction of each BiLSTM layer.
     lstm_layers: BiLSTM layers (0 for none).
     dropout: dropout rate before the emission layer (and between BiLSTM layers).
@@ -38,6 +41,8 @@ class ModelConfig:
   embedding_dim: int = 128
   embeddings_file: Optional[str] = None
   vocab_file: Optional[str] = None
+  bigram_buckets: int = 0
+  bigram_dim: int = 64
   lstm_units: int = 128
   lstm_layers: int = 1
   dropout: float = 0.1

@@ -87,6 +87,8 @@ def model_config(run: TrainRun, labels, tokenizer,
                        "use the vocab.txt that came with the checkpoint")
   if run.embeddings_file and run.model != "bilstm_crf":
     raise UsageError("--embeddings_file is for --model=bilstm_crf only")
+  if run.bigram_buckets and run.model != "bilstm_crf":
+    raise UsageError("--bigram_buckets is for --model=bilstm_crf only")
   if run.model != "mtl" and (run.aux_tasks or run.unlabeled):
     raise UsageError("--aux_tasks and --unlabeled need --model=mtl")
   return ModelConfig(
@@ -96,6 +98,7 @@ def model_config(run: TrainRun, labels, tokenizer,
       model=run.model, labels=labels, vocab_size=tokenizer.vocab_size,
       max_seq_len=run.max_seq_len, embedding_dim=run.embedding_dim,
       embeddings_file=run.embeddings_file, vocab_file=resolve_vocab_file(run),
+      bigram_buckets=run.bigram_buckets, bigram_dim=run.bigram_dim,
       lstm_units=run.lstm_units,
       lstm_layers=0 if run.model == "bert_crf" else run.lstm_layers,
       dropout=run.dropout, bert_config=choice.config,

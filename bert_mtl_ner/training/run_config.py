@@ -73,6 +73,12 @@ class TrainRun:
       None,
       help="bilstm_crf: word2vec-format text file of pretrained character "
            "vectors.")
+  bigram_buckets: int = config_flags.field(
+      0,
+      help="bilstm_crf: hashed character-bigram embedding rows (0: no bigram "
+           "features).")
+  bigram_dim: int = config_flags.field(
+      64, help="bilstm_crf: size of a bigram embedding.")
   lstm_units: int = config_flags.field(
       128, help="Units per direction of each BiLSTM.")
   lstm_layers: int = config_flags.field(
