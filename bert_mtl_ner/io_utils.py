@@ -6,9 +6,14 @@ once it is complete, so an interrupted write leaves the previous file intact.
 """
 
 import contextlib
+import ctypes
 import os
+import shutil
 import tempfile
 from typing import Iterator, TextIO
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
 
 
 @contextlib.contextmanager
@@ -42,3 +47,38 @@ def atomic_write_text(path: str, text: str, encoding: str = "utf-8") -> None:
   """Writes ``text`` to ``path`` atomically (see ``atomic_open``)."""
   with atomic_open(path, encoding=encoding) as stream:
     stream.write(text)
+
+
+def _exchange(a: str, b: str) -> bool:
+  """Swaps two paths in one step (Linux ``renameat2``); False where unsupported."""
+  try:
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = libc.renameat2
+  except (OSError, AttributeError):
+    return False
+  renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
+                        ctypes.c_char_p, ctypes.c_uint]
+  return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b),
+                   _RENAME_EXCHANGE) == 0
+
+
+def replace_dir(new: str, target: str) -> None:
+  """Puts the complete folder ``new`` at ``target``, replacing what was there.
+
+  Where the system can swap two folders in one step (Linux), a reader always
+  finds either the old or the new folder at ``target``, even if the process is
+  killed; elsewhere there is a moment between two renames without one. The old
+  folder is deleted afterwards.
+  """
+  if not os.path.exists(target):
+    os.rename(new, target)
+    return
+  if _exchange(new, target):
+    shutil.rmtree(new, ignore_errors=True)  # ``new`` now holds the old folder
+    return
+  old = tempfile.mkdtemp(prefix=".replaced-",
+                         dir=os.path.dirname(os.path.abspath(target)))
+  os.rmdir(old)
+  os.rename(target, old)
+  os.rename(new, target)
+  shutil.rmtree(old, ignore_errors=True)

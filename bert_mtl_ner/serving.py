@@ -30,7 +30,7 @@ import tensorflow as tf
 
 from bert_mtl_ner import tokenization
 from bert_mtl_ner.errors import UsageError
-from bert_mtl_ner.io_utils import atomic_write_text
+from bert_mtl_ner.io_utils import atomic_write_text, replace_dir
 from bert_mtl_ner.keras import keras
 
 _SURROGATES = range(0xD800, 0xE000)
@@ -183,8 +183,9 @@ def export(module: ServingModule, export_dir: str,
            labels: Sequence[str]) -> None:
   """Saves the module as a SavedModel at ``export_dir``, atomically.
 
-  The model is written to a temporary folder beside ``export_dir`` and renamed
-  into place; an existing export is replaced only once the new one is complete.
+  The model is written to a temporary folder beside ``export_dir`` and moved
+  into place (``io_utils.replace_dir``); an existing export is replaced only
+  once the new one is complete.
   """
   parent = os.path.dirname(os.path.abspath(export_dir))
   os.makedirs(parent, exist_ok=True)
@@ -196,14 +197,7 @@ def export(module: ServingModule, export_dir: str,
     os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
     atomic_write_text(os.path.join(tmp, "assets.extra", "labels.txt"),
                       "".join(l + "\n" for l in labels))
-    old = None
-    if os.path.exists(export_dir):
-      old = tempfile.mkdtemp(prefix=".replaced-", dir=parent)
-      os.rmdir(old)
-      os.rename(export_dir, old)
-    os.rename(tmp, export_dir)
-    if old:
-      shutil.rmtree(old, ignore_errors=True)
+    replace_dir(tmp, export_dir)
   except BaseException:
     shutil.rmtree(tmp, ignore_errors=True)
     raise

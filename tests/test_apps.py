@@ -11,6 +11,8 @@ import time
 
 import pytest
 
+SMOKE_CONFIG = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "configs", "smoke.cfg")
 TINY = ["--bert_model=tiny", "--bert_hidden_size=16", "--bert_num_layers=1",
         "--bert_num_heads=2", "--bert_intermediate_size=32", "--lstm_units=16",
         "--embedding_dim=16", "--batch_size=16", "--progress=false",
@@ -75,14 +77,19 @@ def test_evaluate_json_and_conll(trained, toy_corpus, tmp_path):
     assert len(rows) == sum(1 for l in stream if l.strip())
 
 
-def test_predict_export_agree(trained, tmp_path):
+@pytest.fixture(scope="module")
+def exported(trained, tmp_path_factory):
+  export_dir = tmp_path_factory.mktemp("export") / "model"
+  run_app("export", f"--model_dir={trained}", f"--export_dir={export_dir}")
+  return export_dir
+
+
+def test_predict_export_agree(trained, exported):
   texts = ["张三在北京的人民银行工作。", "", "据新华社报道，" * 60 + "李四到达上海。",
            "😀 a\u200b李四\t去了 成都市"]
   stdin = "\n".join(texts) + "\n"
   from_dir = run_app("predict", f"--model_dir={trained}", stdin=stdin)
-  export_dir = tmp_path / "export"
-  run_app("export", f"--model_dir={trained}", f"--export_dir={export_dir}")
-  from_export = run_app("predict", f"--saved_model={export_dir}", stdin=stdin)
+  from_export = run_app("predict", f"--saved_model={exported}", stdin=stdin)
   lines = [json.loads(l) for l in from_dir.stdout.splitlines()]
   assert [l["text"] for l in lines] == texts
   assert from_dir.stdout == from_export.stdout
@@ -94,12 +101,10 @@ def test_predict_export_agree(trained, tmp_path):
   assert any(e["end"] > 148 for e in lines[2]["entities"])  # past one window
 
 
-def test_saved_model_cli(trained, tmp_path):
-  export_dir = tmp_path / "export"
-  run_app("export", f"--model_dir={trained}", f"--export_dir={export_dir}")
+def test_saved_model_cli(exported):
   cli = shutil.which("saved_model_cli", path=os.path.dirname(sys.executable))
   result = subprocess.run(
-      [cli, "run", "--dir", str(export_dir), "--tag_set", "serve",
+      [cli, "run", "--dir", str(exported), "--tag_set", "serve",
        "--signature_def", "serving_default", "--input_exprs",
        'text=["张三在北京大学工作。"]'], capture_output=True, text=True,
       timeout=300)
@@ -107,6 +112,51 @@ def test_saved_model_cli(trained, tmp_path):
   for key in ("tags", "entity_start", "entity_end", "entity_type",
               "entity_count"):
     assert key in result.stdout
+
+
+def test_killed_export_leaves_the_previous_export(trained, exported):
+  before = {p: (exported / p).read_bytes() for p in ("saved_model.pb",
+                                                     "assets.extra/labels.txt")}
+  process = subprocess.Popen(
+      [sys.executable, "-m", "bert_mtl_ner.export", f"--model_dir={trained}",
+       f"--export_dir={exported}"], stdout=subprocess.DEVNULL,
+      stderr=subprocess.DEVNULL)
+  parent = exported.parent
+  deadline = time.time() + 300
+  while process.poll() is None and time.time() < deadline:
+    if any(p.name.startswith(".export-") for p in parent.iterdir()):
+      time.sleep(0.5)  # the new SavedModel is being written
+      process.send_signal(signal.SIGKILL)
+      break
+    time.sleep(0.01)
+  process.wait()
+  assert process.returncode == -signal.SIGKILL, "the export ended before the kill"
+  assert {p: (exported / p).read_bytes() for p in before} == before
+  result = run_app("predict", f"--saved_model={exported}",
+                   stdin="张三在北京的人民银行工作。\n")
+  assert json.loads(result.stdout)["text"] == "张三在北京的人民银行工作。"
+
+
+def test_predict_streams_its_input(trained):
+  # The first answer comes back while the input is still open: nothing waits
+  # for the whole input (a 1 GB file is read batch by batch).
+  process = subprocess.Popen(
+      [sys.executable, "-m", "bert_mtl_ner.predict", f"--model_dir={trained}",
+       "--batch_size=1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+      stderr=subprocess.DEVNULL, text=True)
+  try:
+    process.stdin.write("张三在北京的人民银行工作。\n")
+    process.stdin.flush()
+    first = json.loads(process.stdout.readline())
+    assert first["text"] == "张三在北京的人民银行工作。"
+    assert process.poll() is None  # still reading
+    process.stdin.write("\n")
+    process.stdin.close()
+    assert json.loads(process.stdout.readline()) == {"text": "",
+                                                     "entities": []}
+    assert process.wait(timeout=120) == 0
+  finally:
+    process.kill()
 
 
 def test_killed_run_resumes_to_the_same_metrics(toy_corpus, tmp_path):
@@ -171,3 +221,15 @@ def test_multitask_training_with_aux_and_unlabeled(toy_corpus, tmp_path):
   result = run_app("predict", f"--model_dir={model_dir}",
                    stdin="张三在北京的人民银行工作。\n")
   assert json.loads(result.stdout)["text"] == "张三在北京的人民银行工作。"
+
+
+def test_smoke_config_is_deterministic(data_dir, tmp_path):
+  runs = []
+  for name in ("a", "b"):
+    run_app("train", f"--flagfile={SMOKE_CONFIG}", f"--data_dir={data_dir}",
+            "--train_limit=64", "--dev_limit=32", "--progress=false",
+            f"--model_dir={tmp_path / name}")
+    runs.append([{k: v for k, v in r.items()
+                  if k not in ("train_seconds", "examples_per_second")}
+                 for r in _metrics(tmp_path / name)])
+  assert len(runs[0]) == 2 and runs[0] == runs[1]

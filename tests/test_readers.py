@@ -2,7 +2,10 @@
 
 import json
 import logging
+import tracemalloc
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 import pytest
 
 from bert_mtl_ner.data import readers
@@ -156,3 +159,44 @@ def test_detect_format(write, content, fmt):
 def test_detect_format_refuses_what_fits_nothing(write):
   with pytest.raises(DataError, match="--file_format"):
     readers.detect_format(write("f.txt", "justoneword\n"))
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(content=st.one_of(
+    st.binary(max_size=300),
+    st.lists(st.sampled_from(
+        ["中\tB-LOC", "国\tI-LOC", "人 O", "人 B-PER", "0\t", "", "\r", "\t",
+         "a b c O", '{"text": "中国", "label": {"LOC": {"中国": [[0, 1]]}}}',
+         '{"text": "中"}', "{", "\x00", "\ud800", "\u200b O", "中 X-FOO",
+         "\ufeff中 O", "😀 B-ORG"]), max_size=12).map(
+             lambda lines: "\n".join(lines).encode("utf-8", "surrogatepass"))),
+       fmt=st.sampled_from([None, "msra", "peoples_daily", "conll", "cluener"]))
+def test_any_bytes_give_sentences_or_a_located_error(write, content, fmt):
+  path = write("hostile.txt", content)
+  try:
+    for sentence in readers.read_file(path, fmt):
+      assert sentence.tags is None or len(sentence.tags) == len(sentence.chars)
+      assert sentence.source == path and sentence.line >= 1
+  except DataError as err:
+    assert err.path == path
+    assert err.line is None or 1 <= err.line <= content.count(b"\n") + 1
+    assert str(err).startswith(path)
+
+
+def test_reading_streams_in_constant_memory(tmp_path):
+  path = tmp_path / "big.conll"
+  sentence = "".join(f"{c} O\n" for c in "据新华社报道") + "张 B-PER\n三 I-PER\n\n"
+  with open(path, "w", encoding="utf-8") as stream:
+    for _ in range(40000):  # 2.9 MB, 40000 sentences
+      stream.write(sentence)
+  from bert_mtl_ner.data import stats  # pylint: disable=g-import-not-at-top
+  tracemalloc.start()
+  try:
+    result = stats.compute_stats(readers.read_file(str(path)))
+    _, peak = tracemalloc.get_traced_memory()
+  finally:
+    tracemalloc.stop()
+  assert result["sentences"] == 40000 and result["entities"] == {"PER": 40000}
+  # Holding the sentences would take tens of MB; a stream holds one at a time.
+  assert peak < 1_000_000, peak
