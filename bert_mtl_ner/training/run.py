@@ -35,12 +35,33 @@ DEFAULT_CHAR_VOCAB = str(pathlib.Path(__file__).resolve().parents[2] /
                          "vocab" / "chars.txt")
 
 
+def check_flags(run: TrainRun) -> None:
+  """Refuses flags that contradict each other, before anything is loaded.
+
+  Raises:
+    UsageError: naming the flags and the fix.
+  """
+  if run.dataset and (run.train_file or run.dev_file):
+    raise UsageError("give --dataset or --train_file/--dev_file, not both")
+  if not run.dataset and not run.train_file:
+    raise UsageError("nothing to train on: give --dataset, or --train_file and "
+                     "--dev_file")
+  if run.max_seq_len <= tokenization.SPECIALS:
+    raise UsageError(f"--max_seq_len must be over {tokenization.SPECIALS}")
+  if run.embeddings_file and run.model != "bilstm_crf":
+    raise UsageError("--embeddings_file is for --model=bilstm_crf only")
+  if run.bigram_buckets and run.model != "bilstm_crf":
+    raise UsageError("--bigram_buckets is for --model=bilstm_crf only")
+  if run.model != "mtl" and (run.aux_tasks or run.unlabeled):
+    raise UsageError("--aux_tasks and --unlabeled need --model=mtl")
+  if not run.model_dir:
+    raise UsageError("--model_dir is required: where the run is kept")
+
+
 def load_sentences(run: TrainRun, split_name: str, file_flag: Optional[str],
                    limit: int, dataset: Optional[str] = None):
   """Sentences of a --dataset split or of a file flag, checked non-empty."""
   dataset = dataset or run.dataset
-  if run.dataset and run.train_file:
-    raise UsageError("give --dataset or --train_file/--dev_file, not both")
   if dataset:
     source = f"{dataset}:{split_name}"
     stream = registry.read_split(dataset, split_name, run.data_dir)
@@ -85,12 +106,6 @@ def model_config(run: TrainRun, labels, tokenizer,
       raise UsageError(f"the vocabulary has {tokenizer.vocab_size} tokens but "
                        f"the BERT encoder only {choice.config['vocab_size']}; "
                        "use the vocab.txt that came with the checkpoint")
-  if run.embeddings_file and run.model != "bilstm_crf":
-    raise UsageError("--embeddings_file is for --model=bilstm_crf only")
-  if run.bigram_buckets and run.model != "bilstm_crf":
-    raise UsageError("--bigram_buckets is for --model=bilstm_crf only")
-  if run.model != "mtl" and (run.aux_tasks or run.unlabeled):
-    raise UsageError("--aux_tasks and --unlabeled need --model=mtl")
   return ModelConfig(
       main_task=main_task_name(run), aux_labels=aux_labels or {},
       use_attention=run.use_attention, attention_heads=run.attention_heads,
@@ -179,9 +194,8 @@ def train(run: TrainRun) -> Optional[Dict]:
   Returns:
     The best epoch's record (``epoch``, ``dev_f1``), or None if none finished.
   """
+  check_flags(run)
   seed_everything(run.seed, run.deterministic)
-  if run.max_seq_len <= tokenization.SPECIALS:
-    raise UsageError(f"--max_seq_len must be over {tokenization.SPECIALS}")
   train = load_sentences(run, run.train_split, run.train_file, run.train_limit)
   dev = load_sentences(run, run.dev_split, run.dev_file, run.dev_limit)
   vocab_file = resolve_vocab_file(run)
