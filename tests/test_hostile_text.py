@@ -1,7 +1,8 @@
 """Hostile text through the Python tagger and the serving graph: random Unicode,
 astral characters, combining marks, zero-width and bidi controls, NUL, lone
-surrogates, tabs, CR/LF, empty and very long texts. Every span must lie inside its
-text and quote it, and both paths must agree."""
+surrogates, tabs, CR/LF, full-width and ASCII mixes, empty and 100,000-character
+texts. Every span must lie inside its text and quote it, and both paths must
+agree."""
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -33,18 +34,17 @@ def paths(bert_vocab_path):
 
 
 def _graph_entities(module, texts):
-  out = module.serve_text(serving.tf.constant(
-      [serving.to_utf8(t) for t in texts]))
+  out = {k: v.numpy() for k, v in module.serve_text(serving.tf.constant(
+      [serving.to_utf8(t) for t in texts])).items()}
   result = []
   for i, text in enumerate(texts):
+    starts, ends = out["entity_start"][i], out["entity_end"][i]
     result.append([
-        {"start": int(out["entity_start"][i, k]),
-         "end": int(out["entity_end"][i, k]),
-         "type": out["entity_type"][i, k].numpy().decode(),
-         "text": text[int(out["entity_start"][i, k]):
-                      int(out["entity_end"][i, k])]}
+        {"start": int(starts[k]), "end": int(ends[k]),
+         "type": out["entity_type"][i, k].decode(),
+         "text": text[int(starts[k]):int(ends[k])]}
         for k in range(int(out["entity_count"][i]))])
-    tags = [t.decode() for t in out["tags"][i].numpy()[:len(text)]]
+    tags = [t.decode() for t in out["tags"][i][:len(text)]]
     assert len(tags) == len(text)
   return result
 
@@ -69,7 +69,7 @@ def test_spans_are_valid_and_both_paths_agree(paths, batch):
 
 def test_very_long_and_empty_texts(paths):
   tagger, module = paths
-  batch = ["", "北京" * 15000, "\u200b" * 7]
+  batch = ["", "北京" * 50000, "\u200b" * 7, "ＡＢＣabc１２３123，,張三" * 3]
   python_entities = tagger.entities(batch)
   assert python_entities[0] == []
   assert _graph_entities(module, batch) == python_entities
