@@ -50,6 +50,33 @@ def lengths_from_mask(mask: tf.Tensor) -> tf.Tensor:
   return tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
 
 
+def crf_log_likelihood(emissions: tf.Tensor, tags: tf.Tensor,
+                       lengths: tf.Tensor, transitions: tf.Tensor) -> tf.Tensor:
+  """Log-probability [batch] of ``tags`` under the CRF, from ``tfa.text`` parts.
+
+  ``tfa.text.crf_log_likelihood`` without its ``tf.cond`` on a time dimension of
+  one, which XLA cannot compile (``--jit_compile``): the gold path's unary and
+  binary scores minus the log-partition from the forward algorithm (a
+  ``tf.scan``). A time dimension of one falls back to tfa's own function.
+
+  Args:
+    emissions: float32 [batch, time, num_tags].
+    tags: int32 [batch, time] gold ids.
+    lengths: int32 [batch] sequence lengths.
+    transitions: float32 [num_tags, num_tags].
+  """
+  if emissions.shape[1] == 1:
+    return tfa.text.crf_log_likelihood(emissions, tags, lengths,
+                                       transitions)[0]
+  score = (tfa.text.crf_unary_score(tags, lengths, emissions) +
+           tfa.text.crf_binary_score(tags, lengths, transitions))
+  alphas = tfa.text.crf_forward(emissions[:, 1:, :], emissions[:, 0, :],
+                                transitions, lengths)
+  log_norm = tf.where(lengths <= 0, tf.zeros_like(score),
+                      tf.reduce_logsumexp(alphas, axis=1))
+  return score - log_norm
+
+
 @keras.utils.register_keras_serializable(package="bert_mtl_ner")
 class CRF(keras.layers.Layer):
   """Linear-chain CRF: transitions as a weight, log-likelihood and Viterbi decode.
@@ -98,10 +125,9 @@ class CRF(keras.layers.Layer):
       tags: int [batch, time] gold label ids.
       mask: 0/1 [batch, time], ones first.
     """
-    log_likelihood, _ = tfa.text.crf_log_likelihood(
-        tf.cast(emissions, tf.float32), tf.cast(tags, tf.int32),
-        lengths_from_mask(mask), self.transitions)
-    return log_likelihood
+    return crf_log_likelihood(tf.cast(emissions, tf.float32),
+                              tf.cast(tags, tf.int32), lengths_from_mask(mask),
+                              self.transitions)
 
   def decoding_parameters(self, emissions: tf.Tensor):
     """Emissions and transitions with the BIO constraints applied."""

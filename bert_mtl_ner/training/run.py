@@ -26,8 +26,10 @@ from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.keras import keras
 from bert_mtl_ner.layers import bert_encoder
 from bert_mtl_ner.models import USES_BERT, ModelConfig, build_model
+from bert_mtl_ner.training import distribution
 from bert_mtl_ner.training import multitask
 from bert_mtl_ner.training import optimization
+from bert_mtl_ner.training import precision
 from bert_mtl_ner.training import trainer as trainer_lib
 from bert_mtl_ner.training.run_config import TrainRun
 
@@ -125,7 +127,8 @@ def train_config(run: TrainRun, tasks) -> trainer_lib.TrainConfig:
   config = trainer_lib.TrainConfig(
       epochs=run.epochs, batch_size=run.batch_size, patience=run.patience,
       seed=run.seed, log_every=run.log_every, progress=run.progress,
-      schedule=run.task_schedule, temperature=run.task_temperature)
+      schedule=run.task_schedule, temperature=run.task_temperature,
+      jit_compile=run.jit_compile, mixed_precision=run.mixed_precision)
   steps = trainer_lib.steps_per_epoch(tasks, config) * run.epochs
   return dataclasses.replace(
       config,
@@ -188,6 +191,29 @@ def seed_everything(seed: int, deterministic: bool) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
+def training_tasks(run: TrainRun, model, tokenizer, train, labels, aux):
+  """(what ``Trainer.fit`` takes, the tasks of the first epoch for sizing)."""
+  if run.model != "mtl":
+    corpus = pipeline.encode(train, tokenizer,
+                             {t: i for i, t in enumerate(labels)},
+                             run.max_seq_len)
+    return corpus, [trainer_lib.Task("main", corpus)]
+  unlabeled = load_unlabeled(run, run.unlabeled, run.unlabeled_limit) \
+      if run.unlabeled else []
+  tasks = multitask.EpochTasks(
+      model, tokenizer, (main_task_name(run), train, labels), aux, unlabeled,
+      multitask.WeightingConfig(
+          similarity=run.similarity_weights, c=run.similarity_c,
+          d=run.similarity_d, confidence_floor=run.confidence_floor,
+          every=run.reweight_every, max_seq_len=run.max_seq_len,
+          batch_size=run.eval_batch_size))
+  sizes = [trainer_lib.Task(main_task_name(run), tasks.main_corpus)] + [
+      trainer_lib.Task(n, c) for n, c in tasks.aux]
+  if tasks.unlabeled_corpus is not None:
+    sizes.append(trainer_lib.Task("unlabeled", tasks.unlabeled_corpus))
+  return tasks, sizes
+
+
 def train(run: TrainRun) -> Optional[Dict]:
   """Trains (or resumes) the run described by ``run``.
 
@@ -207,33 +233,19 @@ def train(run: TrainRun) -> Optional[Dict]:
   run_dir.check_compatible(run.model_dir, config, vocab_file)
   run_dir.save_setup(run.model_dir, dataclasses.asdict(run), config,
                      vocab_file)
-  model = build_model(config)
-  tagger = inference.Tagger(model, tokenizer, labels, run.max_seq_len,
-                            batch_size=run.eval_batch_size)
-  if run.model == "mtl":
-    unlabeled = load_unlabeled(run, run.unlabeled, run.unlabeled_limit) \
-        if run.unlabeled else []
-    tasks = multitask.EpochTasks(
-        model, tokenizer, (main_task_name(run), train, labels), aux, unlabeled,
-        multitask.WeightingConfig(
-            similarity=run.similarity_weights, c=run.similarity_c,
-            d=run.similarity_d, confidence_floor=run.confidence_floor,
-            every=run.reweight_every, max_seq_len=run.max_seq_len,
-            batch_size=run.eval_batch_size))
-    sizes = [trainer_lib.Task(main_task_name(run), tasks.main_corpus)] + [
-        trainer_lib.Task(n, c) for n, c in tasks.aux]
-    if tasks.unlabeled_corpus is not None:
-      sizes.append(trainer_lib.Task("unlabeled", tasks.unlabeled_corpus))
-  else:
-    tasks = pipeline.encode(train, tokenizer,
-                            {t: i for i, t in enumerate(labels)},
-                            run.max_seq_len)
-    sizes = [trainer_lib.Task("main", tasks)]
-  logging.info("training %s on %d sentences (%d labels), dev %d sentences",
-               config.model, len(train), len(labels), len(dev))
-  trainer = trainer_lib.Trainer(
-      model, train_config(run, sizes), run.model_dir,
-      lambda: evaluation.evaluate_sentences(tagger, dev)[0])
+  precision.set_policy(run.mixed_precision)
+  strategy = distribution.make_strategy(run.distribution_strategy, run.tpu)
+  with strategy.scope():  # variables and optimizer states live on its devices
+    model = build_model(config)
+    tasks, sizes = training_tasks(run, model, tokenizer, train, labels, aux)
+    logging.info("training %s on %d sentences (%d labels), dev %d sentences, "
+                 "%d replica(s)", config.model, len(train), len(labels),
+                 len(dev), strategy.num_replicas_in_sync)
+    tagger = inference.Tagger(model, tokenizer, labels, run.max_seq_len,
+                              batch_size=run.eval_batch_size)
+    trainer = trainer_lib.Trainer(
+        model, train_config(run, sizes), run.model_dir,
+        lambda: evaluation.evaluate_sentences(tagger, dev)[0], strategy)
   history = trainer.fit(tasks)
   if not run_dir.best_weights(run.model_dir):
     return None

@@ -11,6 +11,8 @@ from bert_mtl_ner import config_flags
 from bert_mtl_ner.data import readers
 from bert_mtl_ner.data import tags as tags_lib
 from bert_mtl_ner.models import MODELS
+from bert_mtl_ner.training import distribution
+from bert_mtl_ner.training import precision
 from bert_mtl_ner.training import trainer as trainer_lib
 
 
@@ -136,6 +138,18 @@ class TrainRun:
       42, help="Seed of initialisation and data order.")
   deterministic: bool = config_flags.field(
       True, help="Deterministic ops (same seed, same result on CPU).")
+  # Scale.
+  mixed_precision: str = config_flags.field(
+      "none", choices=precision.POLICIES,
+      help="Compute in 16 bits (variables, emissions and the CRF stay float32).")
+  jit_compile: bool = config_flags.field(
+      False, help="Compile the forward and backward pass with XLA.")
+  distribution_strategy: str = config_flags.field(
+      "one_device", choices=distribution.STRATEGIES,
+      help="tf.distribute strategy: one_device, mirrored (local GPUs or CPU "
+           "devices), multi_worker_mirrored (TF_CONFIG), tpu (--tpu).")
+  tpu: Optional[str] = config_flags.field(
+      None, help="TPU name or address for --distribution_strategy=tpu.")
   log_every: int = config_flags.field(
       50, help="Steps between TensorBoard summaries.")
   eval_batch_size: int = config_flags.field(

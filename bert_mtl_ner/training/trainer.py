@@ -16,10 +16,11 @@ purpose, see ``random_generators``), so a run killed mid-epoch and resumed from
 """
 
 import dataclasses
+import functools
 import json
 import os
 import time
-from typing import Callable, Dict, List, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 from absl import logging
 import numpy as np
@@ -27,10 +28,13 @@ import tensorflow as tf
 
 from bert_mtl_ner import run_dir
 from bert_mtl_ner.data import pipeline
+from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.io_utils import atomic_write_text
 from bert_mtl_ner.keras import keras
+from bert_mtl_ner.training import distribution
 from bert_mtl_ner.training import loss as loss_lib
 from bert_mtl_ner.training import optimization
+from bert_mtl_ner.training import precision
 
 Evaluate = Callable[[], Dict]
 SCHEDULES = ("proportional", "temperature", "round_robin")
@@ -103,6 +107,10 @@ class TrainConfig:
     progress: show a progress bar.
     schedule: how batches are drawn from several tasks (``SCHEDULES``).
     temperature: T of the ``temperature`` schedule.
+    jit_compile: compile the forward and backward pass with XLA.
+    mixed_precision: ``precision.POLICIES``; the model must have been built
+      under that policy (``precision.set_policy``). float16 gets a dynamic loss
+      scale.
   """
   epochs: int = 50
   batch_size: int = 32
@@ -114,6 +122,8 @@ class TrainConfig:
   progress: bool = True
   schedule: str = "proportional"
   temperature: float = 2.0
+  jit_compile: bool = False
+  mixed_precision: str = "none"
 
 
 def steps_per_epoch(tasks: Sequence[Task], config: TrainConfig) -> int:
@@ -158,16 +168,27 @@ class Trainer:
     model_dir: where checkpoints, best weights, metrics and summaries go.
     evaluate: returns dev scores (``evaluation.score`` format) for the model as
       it is now.
+    strategy: the ``tf.distribute`` strategy the model was built under (its
+      ``scope()``); the trainer must be made under the same scope. None: no
+      strategy.
   """
 
   def __init__(self, model: keras.Model, config: TrainConfig, model_dir: str,
-               evaluate: Evaluate):
+               evaluate: Evaluate,
+               strategy: Optional[tf.distribute.Strategy] = None):
     self.model = model
     self.config = config
     self.model_dir = model_dir
     self.evaluate = evaluate
+    self.strategy = strategy or tf.distribute.get_strategy()
     self.crf = model.get_layer("crf")
     self._steps: Dict[str, Callable] = {}
+    self.loss_scale = None
+    if precision.needs_loss_scale(config.mixed_precision):
+      if self.strategy.num_replicas_in_sync > 1:
+        raise UsageError("--mixed_precision=mixed_float16 trains on one replica "
+                         "only here; use mixed_bfloat16 with several")
+      self.loss_scale = precision.DynamicLossScale()
     self.optimizer, self.bert_optimizer = optimization.make_optimizers(
         config.optimizer)
     bert_vars = (model.get_layer("bert_encoder").trainable_variables
@@ -186,7 +207,8 @@ class Trainer:
         model=model, optimizer=self.optimizer,
         bert_optimizer=self.bert_optimizer, epoch=self.epoch,
         best_f1=self.best_f1, bad_epochs=self.bad_epochs,
-        random_generators=random_generators(model))
+        random_generators=random_generators(model),
+        **({"loss_scale": self.loss_scale} if self.loss_scale else {}))
     self.manager = tf.train.CheckpointManager(
         self.checkpoint, os.path.join(model_dir, "checkpoints"), max_to_keep=2)
     self.writer = tf.summary.create_file_writer(
@@ -199,38 +221,81 @@ class Trainer:
       emission_model = keras.Model(self.model.input,
                                    self.model.get_layer(task.emissions).output)
       crf = self.model.get_layer(task.crf)
-      step = tf.function(lambda batch: self._step(emission_model, crf, batch),
-                         input_signature=[BATCH_SPEC])
-      self._steps[key] = lambda batch: step({k: batch[k] for k in BATCH_SPEC})
+      gradients = functools.partial(self._gradients, emission_model, crf)
+      if self.config.jit_compile:
+        gradients = tf.function(gradients, jit_compile=True)
+      replica_step = functools.partial(self._replica_step, gradients)
+      strategy = self.strategy
+      if strategy.num_replicas_in_sync == 1:
+        step = tf.function(replica_step, input_signature=[BATCH_SPEC])
+        self._steps[key] = lambda batch: step({k: batch[k] for k in BATCH_SPEC})
+      else:
+        @tf.function(reduce_retracing=True)
+        def step(batch):
+          loss, norm = strategy.run(replica_step, args=(batch,))
+          return (strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
+                  strategy.experimental_local_results(norm)[0])
+        self._steps[key] = lambda batch: step(distribution.distribute(
+            strategy, {k: batch[k] for k in BATCH_SPEC}))
     return self._steps[key]
 
-  def _step(self, emission_model, crf, batch):
+  def _gradients(self, emission_model, crf, batch, denominator):
+    """(this replica's share of the loss, gradients of every variable)."""
     with tf.GradientTape() as tape:
       emissions = emission_model(
           {"input_ids": batch["input_ids"],
            "attention_mask": batch["attention_mask"]}, training=True)
       loss = loss_lib.weighted_crf_loss(
           crf, emissions, batch["labels"], batch["attention_mask"],
-          batch["sample_weight"])
-      total = loss + tf.add_n(self.model.losses) if self.model.losses else loss
-    grads = tape.gradient(total, self.variables)
+          batch["sample_weight"], denominator)
+      total = loss
+      if self.model.losses:
+        total += tf.add_n(self.model.losses) / tf.cast(
+            tf.distribute.get_replica_context().num_replicas_in_sync,
+            tf.float32)
+      if self.loss_scale is not None:
+        total = self.loss_scale.scale_loss(total)
+    return loss, tape.gradient(total, self.variables)
+
+  def _replica_step(self, gradients, batch):
+    """One optimizer step on this replica's slice of the batch.
+
+    The loss is the slice's weighted sum over the whole batch's size, so the
+    gradients summed over replicas are those of one device's batch mean; they
+    are summed before clipping, so the clip sees the same norm too.
+    """
+    context = tf.distribute.get_replica_context()
+    size = tf.cast(tf.shape(batch["input_ids"])[0], tf.float32)
+    denominator = context.all_reduce(tf.distribute.ReduceOp.SUM, size)
+    loss, grads = gradients(batch, denominator)
     # Variables this task's loss does not reach (other tasks' heads) get no
     # update at all: a zero gradient would still move them through Adam's
     # moments.
     present = [i for i, g in enumerate(grads) if g is not None]
-    norm = tf.linalg.global_norm([grads[i] for i in present])
+    grads = [grads[i] for i in present]
+    if context.num_replicas_in_sync > 1:
+      grads = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+    if self.loss_scale is not None:
+      grads = self.loss_scale.unscale(grads)
+    norm = tf.linalg.global_norm(grads)
     if self.config.optimizer.clip_norm > 0:
-      clipped, _ = tf.clip_by_global_norm([grads[i] for i in present],
-                                          self.config.optimizer.clip_norm,
-                                          use_norm=norm)
-      grads = dict(zip(present, clipped))
-    else:
-      grads = {i: grads[i] for i in present}
-    for optimizer, index in ((self.optimizer, self.task_index),
-                             (self.bert_optimizer, self.bert_index)):
-      pairs = [(grads[i], self.variables[i]) for i in index if i in grads]
-      if pairs:
-        optimizer.apply_gradients(pairs)
+      grads, _ = tf.clip_by_global_norm(grads, self.config.optimizer.clip_norm,
+                                        use_norm=norm)
+    grads = dict(zip(present, grads))
+
+    def apply():
+      for optimizer, index in ((self.optimizer, self.task_index),
+                               (self.bert_optimizer, self.bert_index)):
+        pairs = [(grads[i], self.variables[i]) for i in index if i in grads]
+        if pairs:
+          optimizer.apply_gradients(pairs, skip_gradients_aggregation=True)
+      return tf.constant(True)
+
+    if self.loss_scale is None:
+      apply()
+    else:  # a step whose float16 gradients overflowed is skipped
+      finite = self.loss_scale.update(list(grads.values()))
+      tf.cond(finite, apply, lambda: tf.constant(False))
     return loss, norm
 
   def _metrics_path(self) -> str:
