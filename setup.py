@@ -26,6 +26,7 @@ setup(
     extras_require={
         "gpu": ["tensorflow[and-cuda]==2.15.1"],
         "test": ["pytest>=7", "hypothesis>=6"],
+        "bench": ["matplotlib"],
     },
     include_package_data=True,
 )
