@@ -1,0 +1,62 @@
+"""What the benchmarks share: medians, resident memory, the report header and
+the markdown file each writes for the README's Performance section."""
+
+import datetime
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+from typing import Callable, List
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+  sys.path.insert(0, ROOT)
+from bert_mtl_ner.io_utils import atomic_write_text  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+
+def median_seconds(fn: Callable[[], object], repeats: int,
+                   warmup: int = 1) -> float:
+  """Median wall time of ``fn()`` over ``repeats`` calls after ``warmup``."""
+  for _ in range(warmup):
+    fn()
+  times = []
+  for _ in range(repeats):
+    start = time.perf_counter()
+    fn()
+    times.append(time.perf_counter() - start)
+  return statistics.median(times)
+
+
+def rss_mb() -> float:
+  """Resident set of this process now, in MiB."""
+  with open("/proc/self/status", encoding="ascii") as stream:
+    for line in stream:
+      if line.startswith("VmRSS:"):
+        return int(line.split()[1]) / 1024
+  return float("nan")
+
+
+def peak_rss_mb() -> float:
+  """The most resident memory this process has held, in MiB."""
+  return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def header(title: str) -> List[str]:
+  """Markdown lines naming the benchmark, machine, command and date."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return [f"### {title}", "",
+          f"`python {' '.join(sys.argv)}` on {platform.machine()}, "
+          f"{os.cpu_count()} CPU cores, "
+          f"{len(tf.config.list_physical_devices('GPU'))} GPU; TensorFlow "
+          f"{tf.__version__}; {datetime.date.today().isoformat()}.", ""]
+
+
+def write_markdown(path: str, lines: List[str]) -> None:
+  """Prints the report and, with ``path``, writes it atomically."""
+  text = "\n".join(lines) + "\n"
+  print(text)
+  if path:
+    atomic_write_text(path, text)
+    print(f"wrote {path}")
