@@ -116,8 +116,9 @@ def main(argv) -> None:
   results["(d) predict end to end"] = (len(texts) / seconds, chars / seconds)
 
   from transformers import BertConfig, TFBertForTokenClassification  # pylint: disable=g-import-not-at-top
-  peer = TFBertForTokenClassification(BertConfig.from_dict(
-      dict(bert, num_labels=len(labels))))
+  config = BertConfig.from_dict(bert)
+  config.num_labels = len(labels)
+  peer = TFBertForTokenClassification(config)
 
   @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int32)] * 2)
   def peer_tags(ids, mask):

@@ -98,10 +98,10 @@ def test_a_task_step_leaves_other_heads_untouched(tmp_path):
                            _Tok(), {t: i for i, t in enumerate(labels)}, 10)
   batch = next(iter(pipeline.make_dataset(corpus, 1)))
   for _ in range(2):  # a step of task b first gives Adam moments to b's head
-    trainer._train_step(trainer_lib.Task("b", corpus, "b_emissions", "b_crf"))(
+    trainer.train_step(trainer_lib.Task("b", corpus, "b_emissions", "b_crf"))(
         batch)
   before = model.get_layer("b_crf").transitions.numpy().copy()
-  trainer._train_step(trainer_lib.Task("a", corpus))(batch)
+  trainer.train_step(trainer_lib.Task("a", corpus))(batch)
   np.testing.assert_array_equal(model.get_layer("b_crf").transitions.numpy(),
                                 before)
 

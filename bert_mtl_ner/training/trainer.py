@@ -214,8 +214,9 @@ class Trainer:
     self.writer = tf.summary.create_file_writer(
         os.path.join(model_dir, "tensorboard"))
 
-  def _train_step(self, task: Task):
-    """The compiled training step of a task's head (one per head)."""
+  def train_step(self, task: Task):
+    """The compiled training step of a task's head (one per head): batch ->
+    (loss, gradient norm)."""
     key = f"{task.emissions}/{task.crf}"
     if key not in self._steps:
       emission_model = keras.Model(self.model.input,
@@ -374,7 +375,7 @@ class Trainer:
     seen = 0
     losses: Dict[str, List[float]] = {t.name: [] for t in tasks}
     for step, (task, batch) in enumerate(batches, 1):
-      loss, norm = self._train_step(task)(batch)
+      loss, norm = self.train_step(task)(batch)
       seen += int(batch["input_ids"].shape[0])
       losses[task.name].append(float(loss))
       global_step = self.optimizer.iterations
