@@ -108,3 +108,13 @@ def test_readme_run_table_matches_the_records():
   block = text.split(record_run.BEGIN + "\n")[1].split(record_run.END)[0]
   assert block.strip() == record_run.render(records).strip() if records \
       else block.strip() == ""
+
+
+def test_readme_performance_section_is_the_benchmarks_output():
+  root = os.path.join(os.path.dirname(__file__), "..")
+  sys.path.insert(0, os.path.join(root, "scripts"))
+  import render_performance  # pylint: disable=g-import-not-at-top
+  with open(os.path.join(root, "README.md"), encoding="utf-8") as stream:
+    readme = stream.read()
+  body = render_performance.section(os.path.join(root, "docs", "bench"))
+  assert render_performance.render(readme, body) == readme
