@@ -16,6 +16,25 @@ if ROOT not in sys.path:
 from bert_mtl_ner.io_utils import atomic_write_text  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 
+def define_model_flags(flags) -> None:
+  """The flags both model benchmarks take: BERT size, vocabulary, data, output."""
+  flags.DEFINE_string("data_dir", None, "Data folder.")
+  flags.DEFINE_integer("bert_layers", 4, "BERT layers.")
+  flags.DEFINE_integer("bert_hidden", 256, "BERT hidden size (heads: /64).")
+  flags.DEFINE_string("vocab_file", os.path.join(
+      ROOT, "..", "shared", "vocab", "bert-base-chinese", "vocab.txt"),
+                      "BERT vocabulary (Google's Chinese vocab).")
+  flags.DEFINE_string("output", "", "Markdown file for the README.")
+
+
+def bert_config(vocab_size: int, layers: int, hidden: int):
+  """A BERT config dict of the given size (heads of 64, FFN 4x hidden)."""
+  from bert_mtl_ner.layers import bert_encoder  # pylint: disable=g-import-not-at-top
+  return bert_encoder.tiny_bert_config(
+      vocab_size, hidden_size=hidden, num_layers=layers,
+      num_heads=max(1, hidden // 64), intermediate_size=4 * hidden)
+
+
 def median_seconds(fn: Callable[[], object], repeats: int,
                    warmup: int = 1) -> float:
   """Median wall time of ``fn()`` over ``repeats`` calls after ``warmup``."""

@@ -37,23 +37,15 @@ from bert_mtl_ner import serving  # pylint: disable=g-bad-import-order
 from bert_mtl_ner import tokenization
 from bert_mtl_ner.data import registry
 from bert_mtl_ner.data import tags as tags_lib
-from bert_mtl_ner.layers import bert_encoder
 from bert_mtl_ner.models import ModelConfig, build_model
 
 flags.DEFINE_bool("quick", False, "1000 sentences, fewer repeats (minutes).")
-flags.DEFINE_string("data_dir", None, "Data folder.")
 flags.DEFINE_integer("limit", 0, "Sentences of MSRA test (0: all 3442).")
 flags.DEFINE_enum("model", "bert_bilstm_crf", ["bert_crf", "bert_bilstm_crf"],
                   "Our model.")
-flags.DEFINE_integer("bert_layers", 4, "BERT layers.")
-flags.DEFINE_integer("bert_hidden", 256, "BERT hidden size.")
 flags.DEFINE_integer("batch_size", 64, "Sentences per call.")
 flags.DEFINE_integer("repeats", 3, "Timed passes per variant.")
-flags.DEFINE_string("vocab_file", os.path.join(common.ROOT, "..", "shared",
-                                               "vocab", "bert-base-chinese",
-                                               "vocab.txt"),
-                    "BERT vocabulary (Google's Chinese vocab).")
-flags.DEFINE_string("output", "", "Markdown file for the README.")
+common.define_model_flags(flags)
 FLAGS = flags.FLAGS
 
 
@@ -70,10 +62,8 @@ def main(argv) -> None:
   chars = sum(len(t) for t in texts)
   tokenizer = tokenization.CharTokenizer.from_vocab_file(FLAGS.vocab_file)
   labels = tags_lib.label_list(["LOC", "ORG", "PER"])
-  bert = bert_encoder.tiny_bert_config(
-      tokenizer.vocab_size, hidden_size=FLAGS.bert_hidden,
-      num_layers=FLAGS.bert_layers, num_heads=max(1, FLAGS.bert_hidden // 64),
-      intermediate_size=4 * FLAGS.bert_hidden)
+  bert = common.bert_config(tokenizer.vocab_size, FLAGS.bert_layers,
+                            FLAGS.bert_hidden)
   model = build_model(ModelConfig(
       model=FLAGS.model, labels=labels, vocab_size=tokenizer.vocab_size,
       lstm_units=128, lstm_layers=0 if FLAGS.model == "bert_crf" else 1,

@@ -10,7 +10,6 @@ softmax cross-entropy on the same emissions.
   python bench/training.py [--quick] [--output=docs/bench/training.md]
 """
 
-import os
 import tempfile
 
 from absl import app
@@ -24,22 +23,14 @@ from bert_mtl_ner.data import pipeline
 from bert_mtl_ner.data import registry
 from bert_mtl_ner.data import tags as tags_lib
 from bert_mtl_ner.keras import keras
-from bert_mtl_ner.layers import bert_encoder
 from bert_mtl_ner.models import ModelConfig, build_model
 from bert_mtl_ner.training import loss as loss_lib
 from bert_mtl_ner.training import trainer as trainer_lib
 
 flags.DEFINE_bool("quick", False, "Fewer steps (minutes).")
-flags.DEFINE_string("data_dir", None, "Data folder.")
 flags.DEFINE_integer("steps", 30, "Timed steps per model.")
-flags.DEFINE_integer("bert_layers", 4, "BERT layers.")
-flags.DEFINE_integer("bert_hidden", 256, "BERT hidden size.")
 flags.DEFINE_integer("batch_size", 32, "Sentences per step.")
-flags.DEFINE_string("vocab_file", os.path.join(common.ROOT, "..", "shared",
-                                               "vocab", "bert-base-chinese",
-                                               "vocab.txt"),
-                    "BERT vocabulary (Google's Chinese vocab).")
-flags.DEFINE_string("output", "", "Markdown file for the README.")
+common.define_model_flags(flags)
 FLAGS = flags.FLAGS
 
 MODELS = ("bilstm_crf", "bert_crf", "bert_bilstm_crf", "mtl")
@@ -120,10 +111,8 @@ def main(argv) -> None:
                            {t: i for i, t in enumerate(labels)}, 150)
   batches = list(pipeline.make_dataset(corpus, FLAGS.batch_size, shuffle=True,
                                        seed=1))[:steps]
-  bert = bert_encoder.tiny_bert_config(
-      tokenizer.vocab_size, hidden_size=FLAGS.bert_hidden,
-      num_layers=FLAGS.bert_layers, num_heads=max(1, FLAGS.bert_hidden // 64),
-      intermediate_size=4 * FLAGS.bert_hidden)
+  bert = common.bert_config(tokenizer.vocab_size, FLAGS.bert_layers,
+                            FLAGS.bert_hidden)
   rates, memory = {}, {}
   for name in MODELS:
     model = build_model(ModelConfig(
