@@ -7,11 +7,8 @@ the fastest of its row. 7 tags is BIO over PER/LOC/ORG (MSRA, People's Daily),
 21 is CLUENER2020's ten types. With matplotlib installed (``pip install -e
 .[bench]``) the scaling curves are also drawn to a PNG.
 
-  python bench/crf.py [--quick] [--batch_size=32] [--png=bench/crf.png]
+  python bench/crf.py [--quick] [--batch_size=32] [--png=crf.png] [--output=docs/bench/crf.md]
 """
-
-import statistics
-import time
 
 from absl import app
 from absl import flags
@@ -19,7 +16,9 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_addons as tfa
 
-from bert_mtl_ner.data import tags as tags_lib
+import common  # bench/common.py  # pylint: disable=g-bad-import-order
+
+from bert_mtl_ner.data import tags as tags_lib  # pylint: disable=g-bad-import-order
 from bert_mtl_ner.layers import crf as crf_lib
 
 flags.DEFINE_bool("quick", False, "Fewer lengths and repeats (about a minute).")
@@ -27,6 +26,7 @@ flags.DEFINE_integer("batch_size", 32, "Sequences per batch.")
 flags.DEFINE_integer("repeats", 7, "Timed calls per variant and row.")
 flags.DEFINE_string("png", "", "Where to draw the scaling curves (needs "
                     "matplotlib); empty: no plot.")
+flags.DEFINE_string("output", "", "Markdown file for the README.")
 FLAGS = flags.FLAGS
 
 TAG_SETS = {7: ["PER", "LOC", "ORG"],
@@ -54,16 +54,6 @@ def numpy_viterbi(emissions: np.ndarray, transitions: np.ndarray,
     last = np.where((t >= 1) & (t < lengths), back[np.arange(batch), t, last],
                     last)
   return tags
-
-
-def _median_ms(fn, repeats: int) -> float:
-  fn()  # trace / warm up
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    fn()
-    times.append(time.perf_counter() - start)
-  return 1000 * statistics.median(times)
 
 
 def variants(num_tags: int):
@@ -113,8 +103,8 @@ def run_benchmark(lengths, tag_counts, batch_size: int, repeats: int):
       valid = np.arange(length)[None] < seq_lengths[:, None]
       if not (np.where(valid, tfa_tags, 0) == np_tags).all():
         raise AssertionError("numpy Viterbi disagrees with tfa.text.crf_decode")
-      times = {name: _median_ms(lambda d=decode: d(emissions, seq_lengths),
-                                repeats)
+      times = {name: 1000 * common.median_seconds(
+                   lambda d=decode: d(emissions, seq_lengths), repeats)
                for name, decode in decoders.items()}
       rows.append((num_tags, length, times))
       print(f"  {num_tags} tags, length {length}: done", flush=True)
@@ -123,9 +113,9 @@ def run_benchmark(lengths, tag_counts, batch_size: int, repeats: int):
 
 def format_table(rows, batch_size: int) -> str:
   names = list(rows[0][2])
-  lines = [f"CRF decoding, batch {batch_size}: median ms per batch "
-           "(ratio to the fastest in the row)", "",
-           "| tags | length | " + " | ".join(names) + " |",
+  lines = common.header(f"CRF decoding, batch {batch_size}: median ms per "
+                        "batch (ratio to the fastest in the row)")
+  lines += ["| tags | length | " + " | ".join(names) + " |",
            "|---:|---:|" + "---:|" * len(names)]
   for num_tags, length, times in rows:
     fastest = min(times.values())
@@ -165,7 +155,7 @@ def main(argv) -> None:
   repeats = 3 if FLAGS.quick else FLAGS.repeats
   rows = run_benchmark(lengths, (7, 21), FLAGS.batch_size, repeats)
   print()
-  print(format_table(rows, FLAGS.batch_size))
+  common.write_markdown(FLAGS.output, [format_table(rows, FLAGS.batch_size)])
   if FLAGS.png:
     plot(rows, FLAGS.png)
 
