@@ -8,6 +8,7 @@ INSTALL_REQUIRES = [
     "transformers==4.57.6",
     "seqeval==1.2.2",
     "absl-py",
+    "scipy",
     "numpy<2",
 ]
 

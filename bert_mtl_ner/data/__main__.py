@@ -7,6 +7,7 @@ Usage:
   python -m bert_mtl_ner.data --action=overlap --data_dir=DIR [--format=json]
   python -m bert_mtl_ner.data --action=split --output=DIR   # MSRA split, pair format
   python -m bert_mtl_ner.data --action=vocab --output=vocab/chars.txt
+  python -m bert_mtl_ner.data --action=vectors --output=runs/char_vectors.txt
 
 With ``--format=json`` the result is one JSON object on stdout and nothing else;
 warnings and progress go to stderr.
@@ -19,17 +20,19 @@ import sys
 from absl import flags
 
 from bert_mtl_ner import cli
+from bert_mtl_ner import tokenization
 from bert_mtl_ner.data import download as download_lib
 from bert_mtl_ner.data import overlap as overlap_lib
 from bert_mtl_ner.data import readers
 from bert_mtl_ner.data import registry
 from bert_mtl_ner.data import stats as stats_lib
 from bert_mtl_ner.data import tags as tags_lib
+from bert_mtl_ner.data import char_vectors as vectors_lib
 from bert_mtl_ner.data import vocab as vocab_lib
 from bert_mtl_ner.data.records import ReadReport
 from bert_mtl_ner.errors import UsageError
 
-ACTIONS = ("stats", "download", "overlap", "split", "vocab")
+ACTIONS = ("stats", "download", "overlap", "split", "vocab", "vectors")
 
 flags.DEFINE_enum("action", "stats", ACTIONS, "What to do.")
 flags.DEFINE_string("data_dir", None, "Data folder; default $BERT_MTL_NER_DATA, "
@@ -44,6 +47,10 @@ flags.DEFINE_enum("tag_scheme", "bio", list(tags_lib.SCHEMES),
                   "Tag scheme of --files (converted to BIO).")
 flags.DEFINE_string("output", None, "split: output folder; vocab: output file.")
 flags.DEFINE_integer("min_count", 1, "vocab: least count of a kept character.")
+flags.DEFINE_string("vocab_file", "vocab/chars.txt",
+                    "vectors: the vocabulary whose tokens get vectors.")
+flags.DEFINE_integer("dim", 128, "vectors: size of a character vector.")
+flags.DEFINE_integer("window", 2, "vectors: co-occurrence window (characters).")
 flags.DEFINE_float("timeout", 20.0, "download: seconds to wait for a server.")
 
 FLAGS = flags.FLAGS
@@ -115,12 +122,36 @@ def _vocab() -> None:
         f"{FLAGS.output}: {len(tokens)} tokens")
 
 
+def _vectors() -> None:
+  if not FLAGS.output:
+    raise UsageError("--action=vectors needs --output=FILE")
+  data_dir = registry.resolve_data_dir(FLAGS.data_dir)
+  held_out = overlap_lib.text_keys(
+      overlap_lib.parse_refs(",".join(vectors_lib.HELD_OUT)), data_dir)
+  sentences, removed = overlap_lib.deduplicate(
+      (s for ref in overlap_lib.parse_refs(",".join(vectors_lib.SOURCES))
+       for s in registry.read_split(*ref, data_dir)), held_out)
+  tokenizer = tokenization.CharTokenizer.from_vocab_file(FLAGS.vocab_file)
+  counts = vectors_lib.cooccurrence(sentences, tokenizer, FLAGS.window)
+  vectors = vectors_lib.ppmi_vectors(counts, FLAGS.dim)
+  tokens = [None] * tokenizer.vocab_size
+  for token, index in tokenizer.vocab.items():
+    tokens[index] = token
+  written = vectors_lib.write_word2vec(FLAGS.output, tokens, vectors,
+                                       skip=vocab_lib.SPECIAL_TOKENS)
+  result = {"output": FLAGS.output, "vectors": written, "dim": FLAGS.dim,
+            "sentences": len(sentences), "removed_as_dev_or_test": removed,
+            "characters": int(sum(len(s) for s in sentences))}
+  _emit(result, f"{FLAGS.output}: {written} vectors of {FLAGS.dim} from "
+        f"{len(sentences)} sentences ({removed} dev/test sentences removed)")
+
+
 def main(argv) -> None:
   del argv
   for name in FLAGS.datasets:
     registry.get_dataset(name)
   {"stats": _stats, "download": _download, "overlap": _overlap,
-   "split": _split, "vocab": _vocab}[FLAGS.action]()
+   "split": _split, "vocab": _vocab, "vectors": _vectors}[FLAGS.action]()
 
 
 if __name__ == "__main__":
