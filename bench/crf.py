@@ -140,7 +140,9 @@ def plot(rows, path: str) -> None:
       axis.plot([r[1] for r in part], [r[2][name] for r in part], marker="o",
                 label=name)
     axis.set(title=f"{num_tags} tags", xlabel="sequence length",
-             xscale="log", yscale="log")
+             yscale="log")
+    axis.set_xscale("log", base=2)
+    axis.minorticks_off()
     axis.set_xticks([r[1] for r in part], [str(r[1]) for r in part])
   axes[0].set_ylabel("ms per batch (median)")
   axes[0].legend()
