@@ -137,6 +137,16 @@ def test_killed_export_leaves_the_previous_export(trained, exported):
   assert json.loads(result.stdout)["text"] == "张三在北京的人民银行工作。"
 
 
+def test_predict_names_the_line_of_invalid_utf8(exported):
+  result = subprocess.run(
+      [sys.executable, "-m", "bert_mtl_ner.predict",
+       f"--saved_model={exported}"], input="张三\n".encode() + b"\xff\xfe\n",
+      capture_output=True, timeout=300)
+  assert result.returncode == 2
+  assert b"error: -:2: invalid UTF-8" in result.stderr
+  assert b"Traceback" not in result.stderr
+
+
 def test_predict_streams_its_input(trained):
   # The first answer comes back while the input is still open: nothing waits
   # for the whole input (a 1 GB file is read batch by batch).
