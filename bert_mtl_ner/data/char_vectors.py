@@ -58,12 +58,11 @@ def ppmi_vectors(counts: sparse.csr_matrix, dim: int, alpha: float = 0.75,
                  seed: int = 0) -> np.ndarray:
   """Unit-length vectors [vocab, dim] from the SVD of the PPMI of ``counts``."""
   counts = counts.tocoo()
-  total = counts.sum()
   rows = np.asarray(counts.sum(axis=1)).ravel()
   context = rows ** alpha
   context /= context.sum()
-  pmi = np.log(counts.data * total / rows[counts.row] /
-               (context[counts.col] * total))
+  # log P(w, c) / (P(w) P_alpha(c)); the total count cancels out.
+  pmi = np.log(counts.data / (rows[counts.row] * context[counts.col]))
   keep = pmi > 0
   ppmi = sparse.csr_matrix((pmi[keep], (counts.row[keep], counts.col[keep])),
                            shape=counts.shape)
