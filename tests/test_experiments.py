@@ -2,12 +2,13 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
-
 from bert_mtl_ner.experiments import grid as grid_lib
 from bert_mtl_ner.experiments import report as report_lib
+from bert_mtl_ner.experiments import workers
 
 
 def test_grid_has_every_row_of_the_paper_tables():
@@ -61,15 +62,22 @@ def test_report_aggregates_seeds_and_compares_with_the_paper():
   assert "[smoke preset]" in report.splitlines()[0]
 
 
-def test_a_small_grid_runs_end_to_end(data_dir, tmp_path):
+def test_a_small_grid_runs_end_to_end_in_two_workers(data_dir, tmp_path):
+  stale = tmp_path / "runs" / "peoples_daily" / "bert_crf" / "seed2"
+  stale.mkdir(parents=True)
+  (stale / workers.CLAIM).touch()  # left by a killed grid
   result = subprocess.run(
       [sys.executable, "-m", "bert_mtl_ner.experiments", "--preset=smoke",
-       f"--results_dir={tmp_path}", f"--data_dir={data_dir}", "--seeds=1",
-       "--cells=^peoples_daily/bert_crf$", "--train_limit=24"],
+       f"--results_dir={tmp_path}", f"--data_dir={data_dir}", "--seeds=1,2",
+       "--cells=^peoples_daily/bert_crf$", "--train_limit=24", "--jobs=2"],
       capture_output=True, text=True, timeout=900)
   assert result.returncode == 0, result.stderr[-3000:]
   report = (tmp_path / "REPORT.md").read_text(encoding="utf-8")
-  assert "| BERT-CRF | 1 |" in report
+  assert "| BERT-CRF | 2 |" in report
+  assert "2 worker process(es)" in report
+  # each run was trained once, by one of the two workers
+  assert sorted(re.findall(r"peoples_daily/bert_crf seed \d", result.stdout)) \
+      == ["peoples_daily/bert_crf seed 1", "peoples_daily/bert_crf seed 2"]
   run = tmp_path / "runs" / "peoples_daily" / "bert_crf" / "seed1"
   with open(run / "result.json", encoding="utf-8") as stream:
     saved = json.load(stream)
@@ -80,6 +88,21 @@ def test_a_small_grid_runs_end_to_end(data_dir, tmp_path):
       "removed_as_duplicates"] == 2958
   assert saved["run"]["train_limit"] == 24  # the flag overrode the preset
   assert os.path.exists(run / "peoples_daily_test_dedup.conll")
+
+
+def test_a_run_is_claimed_by_one_process_only(tmp_path):
+  folder = str(tmp_path / "runs" / "msra" / "mtl" / "seed1")
+  assert workers.claim(folder)
+  assert not workers.claim(folder)
+  assert workers.clear_claims(str(tmp_path)) == 1
+  assert workers.claim(folder)
+
+
+def test_workers_split_the_cores():
+  env = workers.worker_env(jobs=2, cores=2)
+  assert env["TF_NUM_INTRAOP_THREADS"] == "1"
+  assert workers.worker_env(jobs=2, cores=8)["TF_NUM_INTRAOP_THREADS"] == "4"
+  assert workers.worker_env(jobs=4, cores=2)["TF_NUM_INTRAOP_THREADS"] == "1"
 
 
 def test_readme_diagram_is_the_commands_output():

@@ -26,6 +26,7 @@ from bert_mtl_ner.experiments import grid as grid_lib
 from bert_mtl_ner.experiments import presets as presets_lib
 from bert_mtl_ner.experiments import report as report_lib
 from bert_mtl_ner.experiments import runner
+from bert_mtl_ner.experiments import workers
 from bert_mtl_ner.io_utils import atomic_write_text
 from bert_mtl_ner.run_dir import write_json
 from bert_mtl_ner.training.run_config import TrainRun
@@ -36,6 +37,9 @@ flags.DEFINE_string("results_dir", "results", "Where runs and REPORT.md go.")
 flags.DEFINE_list("seeds", [], "Seeds (default: the preset's).")
 flags.DEFINE_string("cells", "", "Only cells whose name (dataset/variant) "
                     "matches this regular expression.")
+flags.DEFINE_integer("jobs", None, "Worker processes sharing the grid (default: "
+                     "the preset's); each gets cores/jobs threads.")
+flags.DEFINE_bool("worker", False, "Internal: run claimed runs, no report.")
 FLAGS = flags.FLAGS
 
 CELL_FIELDS = ("model", "dataset", "aux_tasks", "unlabeled", "use_attention",
@@ -62,6 +66,19 @@ def hardware() -> str:
           f"TensorFlow {tf.__version__}").replace("  ", " ")
 
 
+def run_grid(base: TrainRun, cells, seeds, preset: presets_lib.Preset,
+             claim: bool) -> None:
+  """Trains and scores every (cell, seed) without a result; with ``claim``
+  only those this process claims first (see ``workers``)."""
+  total = len(cells) * len(seeds)
+  for i, (cell, seed) in enumerate(((c, s) for c in cells for s in seeds), 1):
+    folder = runner.run_path(FLAGS.results_dir, cell, seed)
+    if claim and (runner.finished(folder) or not workers.claim(folder)):
+      continue
+    print(f"[{i}/{total}] {cell.name} seed {seed}", flush=True)
+    runner.run_cell(base, cell, seed, preset, FLAGS.results_dir)
+
+
 def main(argv) -> None:
   del argv
   preset = presets_lib.get_preset(FLAGS.preset)
@@ -71,16 +88,21 @@ def main(argv) -> None:
   base = base_run(preset)
   started = datetime.datetime.now(datetime.timezone.utc)
   start = time.time()
-  total = len(cells) * len(seeds)
-  for i, (cell, seed) in enumerate(((c, s) for c in cells for s in seeds), 1):
-    print(f"[{i}/{total}] {cell.name} seed {seed}", flush=True)
-    runner.run_cell(base, cell, seed, preset, FLAGS.results_dir)
+  jobs = FLAGS.jobs or preset.jobs
+  if FLAGS.worker:
+    run_grid(base, cells, seeds, preset, claim=True)
+    return
+  if jobs > 1:
+    workers.clear_claims(FLAGS.results_dir)
+    workers.run_workers(sys.argv[1:], jobs)
+  else:
+    run_grid(base, cells, seeds, preset, claim=False)
   results = [r for r in report_lib.load_results(FLAGS.results_dir)
              if r["preset"] == preset.name]
   meta = {"preset": preset.name, "description": preset.description,
           "command": "python -m bert_mtl_ner.experiments " +
                      " ".join(sys.argv[1:]),
-          "hardware": hardware(),
+          "hardware": hardware(), "jobs": jobs,
           "started": started.strftime("%Y-%m-%d %H:%M UTC"),
           "wall_seconds": time.time() - start}
   write_json(os.path.join(FLAGS.results_dir, "summary.json"),

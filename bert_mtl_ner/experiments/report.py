@@ -110,7 +110,8 @@ def build_report(results: Sequence[Dict], meta: Dict) -> str:
            f"- Preset: {meta['description']}",
            f"- Model sizes: {_sizes(results)}",
            f"- Epochs: {_epochs(results)}",
-           f"- Hardware: {meta['hardware']}",
+           f"- Hardware: {meta['hardware']}; {meta.get('jobs', 1)} worker "
+           f"process(es) sharing the grid",
            f"- Started: {meta['started']}; wall time of this invocation "
            f"{meta['wall_seconds'] / 60:.1f} min; training and scoring time of "
            f"all runs {sum(r['wall_seconds'] for r in results) / 60:.1f} min",

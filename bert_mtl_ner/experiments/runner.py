@@ -31,6 +31,10 @@ def run_path(results_dir: str, cell: Cell, seed: int) -> str:
                       f"seed{seed}")
 
 
+def finished(folder: str) -> bool:
+  return os.path.exists(os.path.join(folder, "result.json"))
+
+
 def cell_run(base: TrainRun, cell: Cell, seed: int, folder: str) -> TrainRun:
   """The ``TrainRun`` of one cell and seed on top of ``base``."""
   changes = {k: (list(v) if isinstance(v, tuple) else v)
@@ -51,7 +55,7 @@ def run_cell(base: TrainRun, cell: Cell, seed: int, preset: Preset,
   """
   folder = run_path(results_dir, cell, seed)
   result_path = os.path.join(folder, "result.json")
-  if os.path.exists(result_path):
+  if finished(folder):
     with open(result_path, encoding="utf-8") as stream:
       return json.load(stream)
   run = cell_run(base, cell, seed, folder)

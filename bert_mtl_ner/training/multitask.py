@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Sequence
 
 from absl import logging
 import numpy as np
+import tensorflow as tf
 
 from bert_mtl_ner import tokenization
 from bert_mtl_ner.data import pipeline
@@ -78,6 +79,12 @@ class EpochTasks:
     self.emission_model = keras.Model(model.input,
                                       model.get_layer("emissions").output)
     self.crf = model.get_layer("crf")
+    # Compiled once per padded length bucket (shapes relaxed after a few):
+    # eager forward passes made the per-epoch reweighting slower than training.
+    self._sentence_vectors = tf.function(self._sentence_vectors_graph,
+                                         reduce_retracing=True)
+    self._decode_top2 = tf.function(self._decode_top2_graph,
+                                    reduce_retracing=True)
     self._cache: Optional[List[Task]] = None
     self.last_stats: Dict = {}
 
@@ -90,28 +97,34 @@ class EpochTasks:
     return pipeline.make_dataset(corpus, self.config.batch_size,
                                  bucket_boundaries=None)
 
+  def _sentence_vectors_graph(self, input_ids, attention_mask):
+    inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+    hidden = self.features_model(inputs, training=False)
+    return sample_weights.sentence_vectors(hidden, attention_mask)
+
+  def _decode_top2_graph(self, input_ids, attention_mask):
+    """Best path, its length and ``confid`` from the two best path scores."""
+    inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
+    emissions = self.emission_model(inputs, training=False)
+    tags, _ = self.crf.decode(emissions, attention_mask)
+    constrained, transitions = self.crf.decoding_parameters(emissions)
+    lengths = crf_lib.lengths_from_mask(attention_mask)
+    best, second = crf_lib.crf_top2_scores(constrained, transitions, lengths)
+    return tags, lengths, crf_lib.path_confidence(best, second)
+
   def _vectors(self, corpus) -> np.ndarray:
-    rows = []
-    for batch in self._batches(corpus):
-      inputs = {k: batch[k] for k in ("input_ids", "attention_mask")}
-      hidden = self.features_model(inputs, training=False)
-      rows.append(sample_weights.sentence_vectors(
-          hidden, batch["attention_mask"]).numpy())
+    rows = [self._sentence_vectors(batch["input_ids"],
+                                   batch["attention_mask"]).numpy()
+            for batch in self._batches(corpus)]
     return np.concatenate(rows)
 
   def _pseudo_label(self):
     tags_out, confidence = [], []
     for batch in self._batches(self.unlabeled_corpus):
-      inputs = {k: batch[k] for k in ("input_ids", "attention_mask")}
-      emissions = self.emission_model(inputs, training=False)
-      mask = batch["attention_mask"]
-      tags, _ = self.crf.decode(emissions, mask)
-      constrained, transitions = self.crf.decoding_parameters(emissions)
-      best, second = crf_lib.crf_top2_scores(constrained, transitions,
-                                             crf_lib.lengths_from_mask(mask))
-      confidence.append(crf_lib.path_confidence(best, second).numpy())
-      lengths = crf_lib.lengths_from_mask(mask).numpy()
-      for row, n in zip(tags.numpy(), lengths):
+      tags, lengths, confid = self._decode_top2(batch["input_ids"],
+                                                batch["attention_mask"])
+      confidence.append(confid.numpy())
+      for row, n in zip(tags.numpy(), lengths.numpy()):
         tags_out.append([self.main_labels[i] for i in row[1:n - 1]])
     confidence = np.concatenate(confidence)
     keep, weights = sample_weights.keep_confident(

@@ -1,0 +1,72 @@
+"""Runs the grid in several worker processes that share one queue of runs.
+
+On a small CPU the grid's models are too small to keep two cores busy in one
+process (a BiLSTM step is a chain of tiny matrix products), so the cpu preset
+runs two single-threaded workers side by side. Each worker walks the whole grid
+and takes a run by creating its claim file with ``O_EXCL``: whichever worker is
+free takes the next run, so long and short cells balance themselves. A finished
+run has its ``result.json``; claims left by a killed grid are cleared when the
+grid starts again.
+"""
+
+import errno
+import glob
+import os
+import subprocess
+import sys
+from typing import List, Sequence
+
+from bert_mtl_ner.errors import BertMtlNerError
+
+CLAIM = ".claimed"
+
+
+def claim(folder: str) -> bool:
+  """True when this process now owns the run in ``folder`` (first come)."""
+  os.makedirs(folder, exist_ok=True)
+  try:
+    os.close(os.open(os.path.join(folder, CLAIM),
+                     os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+  except OSError as err:
+    if err.errno == errno.EEXIST:
+      return False
+    raise
+  return True
+
+
+def clear_claims(results_dir: str) -> int:
+  """Removes every claim under ``results_dir/runs``; returns how many."""
+  paths = glob.glob(os.path.join(results_dir, "runs", "*", "*", "seed*", CLAIM))
+  for path in paths:
+    os.remove(path)
+  return len(paths)
+
+
+def worker_env(jobs: int, cores: int) -> dict:
+  """The environment of one of ``jobs`` workers sharing ``cores`` cores."""
+  env = dict(os.environ)
+  env["TF_NUM_INTRAOP_THREADS"] = str(max(1, cores // jobs))
+  env["TF_NUM_INTEROP_THREADS"] = "1"
+  return env
+
+
+def run_workers(argv: Sequence[str], jobs: int) -> None:
+  """Starts ``jobs`` copies of ``python -m bert_mtl_ner.experiments`` with
+  ``argv`` plus ``--worker`` and waits for all of them.
+
+  Raises:
+    BertMtlNerError: when a worker fails (finished runs are kept; running the
+      same command again resumes).
+  """
+  env = worker_env(jobs, os.cpu_count() or 1)
+  command = [sys.executable, "-m", "bert_mtl_ner.experiments", *argv,
+             "--worker", "--jobs=1"]
+  processes: List[subprocess.Popen] = [
+      subprocess.Popen(command, env=env) for _ in range(jobs)]
+  codes = [p.wait() for p in processes]
+  failed = [i for i, code in enumerate(codes) if code != 0]
+  if failed:
+    raise BertMtlNerError(
+        f"{len(failed)} of {jobs} grid workers failed (exit codes "
+        f"{[codes[i] for i in failed]}); finished runs are kept, run the same "
+        "command again to resume")
