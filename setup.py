@@ -9,6 +9,8 @@ INSTALL_REQUIRES = [
     "seqeval==1.2.2",
     "absl-py",
     "scipy",
+    "jieba==0.42.1",
+    "snownlp==0.12.3",
     "numpy<2",
 ]
 

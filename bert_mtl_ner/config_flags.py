@@ -37,7 +37,8 @@ def define_flags(config_class: Type[C],
     help_text = item.metadata.get("help", item.name)
     choices = item.metadata.get("choices")
     kind = hints[item.name]
-    default = ([] if item.default_factory is not dataclasses.MISSING
+    default = (item.default_factory()
+               if item.default_factory is not dataclasses.MISSING
                else item.default)
     if choices is not None:
       flags.DEFINE_enum(item.name, default, choices, help_text,
