@@ -28,6 +28,7 @@ from bert_mtl_ner.data import registry
 from bert_mtl_ner.data import stats as stats_lib
 from bert_mtl_ner.data import tags as tags_lib
 from bert_mtl_ner.data import char_vectors as vectors_lib
+from bert_mtl_ner.data import text_corpus
 from bert_mtl_ner.data import vocab as vocab_lib
 from bert_mtl_ner.data.records import ReadReport
 from bert_mtl_ner.errors import UsageError
@@ -127,7 +128,7 @@ def _vectors() -> None:
     raise UsageError("--action=vectors needs --output=FILE")
   data_dir = registry.resolve_data_dir(FLAGS.data_dir)
   held_out = overlap_lib.text_keys(
-      overlap_lib.parse_refs(",".join(vectors_lib.HELD_OUT)), data_dir)
+      overlap_lib.parse_refs(",".join(text_corpus.HELD_OUT)), data_dir)
   sentences, removed = overlap_lib.deduplicate(
       (s for ref in overlap_lib.parse_refs(",".join(vectors_lib.SOURCES))
        for s in registry.read_split(*ref, data_dir)), held_out)

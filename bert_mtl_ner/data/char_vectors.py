@@ -26,8 +26,6 @@ from bert_mtl_ner.io_utils import atomic_open
 
 SOURCES = ("msra:train", "peoples_daily:train", "cluener:train",
            "cluener:test")
-HELD_OUT = ("msra:dev", "msra:test", "peoples_daily:dev", "peoples_daily:test",
-            "cluener:dev")
 
 
 def cooccurrence(sentences: Iterable[Sentence],
