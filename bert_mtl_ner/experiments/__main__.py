@@ -86,8 +86,9 @@ def main(argv) -> None:
   cells = [c for c in grid_lib.build_grid()
            if re.search(FLAGS.cells or "", c.name)]
   base = base_run(preset)
-  started = datetime.datetime.now(datetime.timezone.utc)
-  start = time.time()
+  # run_experiments.sh sets the start before its data checks.
+  start = float(os.environ.get("BERT_MTL_NER_GRID_START") or time.time())
+  started = datetime.datetime.fromtimestamp(start, datetime.timezone.utc)
   jobs = FLAGS.jobs or preset.jobs
   if FLAGS.worker:
     run_grid(base, cells, seeds, preset, claim=True)

@@ -11,7 +11,8 @@ are gathered there before the output projection, which saves a
 every ``checkpoint_every`` steps and resumes from the last one. Batch ``s`` is a
 pure function of the seed and ``s`` (rows shuffled per pass over the data, masks
 drawn from a generator seeded with ``(seed, s)``), so a resumed run sees the
-batches an uninterrupted one would have seen.
+batches an uninterrupted one would have seen; the dropout generators are saved
+with the checkpoint too.
 """
 
 import dataclasses
@@ -30,6 +31,7 @@ from bert_mtl_ner.io_utils import atomic_write_text
 from bert_mtl_ner.keras import keras
 from bert_mtl_ner.pretraining import masking
 from bert_mtl_ner.training.optimization import WarmupLinearDecay
+from bert_mtl_ner.training.trainer import random_generators
 
 # Files of the Hugging Face directory that ``export`` writes.
 HF_FILES = ("config.json", "tf_model.h5", "vocab.txt")
@@ -124,8 +126,9 @@ class MlmTrainer:
         global_clipnorm=config.clip_norm or None)
     self.optimizer.exclude_from_weight_decay(var_names=["LayerNorm", "bias"])
     self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-    self.checkpoint = tf.train.Checkpoint(model=model, optimizer=self.optimizer,
-                                          step=self.step)
+    self.checkpoint = tf.train.Checkpoint(
+        model=model, optimizer=self.optimizer, step=self.step,
+        random_generators=random_generators(model))
     self.manager = tf.train.CheckpointManager(
         self.checkpoint, os.path.join(work_dir, "checkpoints"), max_to_keep=2)
     self.writer = tf.summary.create_file_writer(
