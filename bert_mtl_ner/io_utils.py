@@ -82,3 +82,30 @@ def replace_dir(new: str, target: str) -> None:
   os.rename(target, old)
   os.rename(new, target)
   shutil.rmtree(old, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:
+    return True
+  return True
+
+
+def staging_dir(target: str) -> str:
+  """A new empty folder beside ``target`` to build its next version in.
+
+  Its name, ``.<target name>.partial-<pid>-XXXX``, says whose it is: folders left
+  by processes that died before ``replace_dir`` (killed mid-export, say) are
+  deleted here, those of running processes are left alone.
+  """
+  parent = os.path.dirname(os.path.abspath(target))
+  os.makedirs(parent, exist_ok=True)
+  prefix = f".{os.path.basename(os.path.abspath(target))}.partial-"
+  for name in os.listdir(parent):
+    pid = name[len(prefix):].split("-", 1)[0]
+    if name.startswith(prefix) and pid.isdigit() and not _alive(int(pid)):
+      shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+  return tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent)

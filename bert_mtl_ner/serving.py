@@ -22,7 +22,6 @@ signature: ``input_ids`` and ``attention_mask`` in, ``tags`` and ``emissions`` o
 import os
 import shutil
 import sys
-import tempfile
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
@@ -30,7 +29,7 @@ import tensorflow as tf
 
 from bert_mtl_ner import tokenization
 from bert_mtl_ner.errors import UsageError
-from bert_mtl_ner.io_utils import atomic_write_text, replace_dir
+from bert_mtl_ner.io_utils import atomic_write_text, replace_dir, staging_dir
 from bert_mtl_ner.keras import keras
 
 _SURROGATES = range(0xD800, 0xE000)
@@ -183,13 +182,12 @@ def export(module: ServingModule, export_dir: str,
            labels: Sequence[str]) -> None:
   """Saves the module as a SavedModel at ``export_dir``, atomically.
 
-  The model is written to a temporary folder beside ``export_dir`` and moved
+  The model is written to a staging folder beside ``export_dir`` and moved
   into place (``io_utils.replace_dir``); an existing export is replaced only
-  once the new one is complete.
+  once the new one is complete, and a staging folder left by a killed export
+  is removed by the next one (``io_utils.staging_dir``).
   """
-  parent = os.path.dirname(os.path.abspath(export_dir))
-  os.makedirs(parent, exist_ok=True)
-  tmp = tempfile.mkdtemp(prefix=".export-", dir=parent)
+  tmp = staging_dir(export_dir)
   try:
     tf.saved_model.save(module, tmp, signatures={
         "serving_default": module.serve_text,

@@ -124,7 +124,8 @@ def test_killed_export_leaves_the_previous_export(trained, exported):
   parent = exported.parent
   deadline = time.time() + 300
   while process.poll() is None and time.time() < deadline:
-    if any(p.name.startswith(".export-") for p in parent.iterdir()):
+    if any(p.name.startswith(f".{exported.name}.partial-")
+           for p in parent.iterdir()):
       time.sleep(0.5)  # the new SavedModel is being written
       process.send_signal(signal.SIGKILL)
       break

@@ -57,3 +57,19 @@ def test_replace_dir_swaps_whole_folders(tmp_path):
   fresh.mkdir()
   io_utils.replace_dir(str(fresh), str(tmp_path / "other"))  # no target yet
   assert (tmp_path / "other").is_dir() and not fresh.exists()
+
+
+def test_staging_folders_of_dead_processes_are_removed(tmp_path):
+  target = str(tmp_path / "export")
+  finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                            capture_output=True, text=True, check=True)
+  dead = tmp_path / f".export.partial-{int(finished.stdout)}-abc"
+  live = tmp_path / f".export.partial-{os.getpid()}-def"
+  other = tmp_path / f".other.partial-{int(finished.stdout)}-ghi"
+  for folder in (dead, live, other):
+    folder.mkdir()
+  new = io_utils.staging_dir(target)
+  assert os.path.isdir(new) and os.path.basename(new).startswith(
+      f".export.partial-{os.getpid()}-")
+  assert not dead.exists()
+  assert live.exists() and other.exists()

@@ -19,7 +19,6 @@ import dataclasses
 import json
 import os
 import shutil
-import tempfile
 import time
 from typing import Dict, Optional
 
@@ -28,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from bert_mtl_ner.io_utils import atomic_write_text
+from bert_mtl_ner.io_utils import staging_dir
 from bert_mtl_ner.keras import keras
 from bert_mtl_ner.pretraining import masking
 from bert_mtl_ner.training.optimization import WarmupLinearDecay
@@ -207,8 +207,7 @@ def export(model, vocab_file: str, output_dir: str, summary: Dict) -> None:
   """Writes the Hugging Face files into ``output_dir``, each replaced in one
   step (a reader sees the old file or the new one), then ``pretraining.json``.
   """
-  os.makedirs(output_dir, exist_ok=True)
-  staging = tempfile.mkdtemp(prefix=".export-", dir=output_dir)
+  staging = staging_dir(os.path.join(output_dir, "tf_model.h5"))
   try:
     model.save_pretrained(staging)
     shutil.copyfile(vocab_file, os.path.join(staging, "vocab.txt"))
