@@ -45,7 +45,7 @@ PRESETS = {
     "smoke": Preset(
         "smoke", "smoke preset: tiny random BERT, 48 training sentences per "
         "task, 1 epoch, 48 evaluation sentences; scores mean nothing",
-        seeds=(1, 2, 3), eval_limit=48,
+        seeds=(1, 2, 3), eval_limit=48, jobs=2,
         overrides=dict(_TINY_BERT, train_limit=48, dev_limit=24,
                        unlabeled_limit=24, epochs=1, batch_size=16,
                        lstm_units=16, embedding_dim=32, task_hidden_units=32,
