@@ -15,6 +15,7 @@ vocabulary, so it and bert-base-chinese are interchangeable; it also holds
 (MLM loss, masked-token accuracy, learning rate) and ``pretraining.json``.
 """
 
+import dataclasses
 import os
 import time
 
@@ -118,7 +119,7 @@ def main(argv) -> None:
   check_resumable(run, bert_config)
   os.makedirs(run.output_dir, exist_ok=True)
   write_json(os.path.join(run.output_dir, "run.json"),
-             {"flags": {k: v for k, v in vars(run).items()},
+             {"flags": dataclasses.asdict(run),
               "bert_config": {k: bert_config[k] for k in (
                   "hidden_size", "num_hidden_layers", "num_attention_heads",
                   "intermediate_size", "vocab_size")}})

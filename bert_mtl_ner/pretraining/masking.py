@@ -135,7 +135,8 @@ def mask_batch(rows: PackedRows, index: Sequence[int], masking: str,
   """
   if masking not in MASKINGS:
     raise ValueError(f"masking must be one of {MASKINGS}, not {masking!r}")
-  ids = rows.ids[np.asarray(index)].copy()
+  ids = rows.ids[np.asarray(index)]  # fancy indexing: a copy
+  attention = (ids != 0).astype(np.int32)
   time = ids.shape[1]
   limit = max_predictions or int(np.ceil(0.2 * time))
   positions = np.zeros([len(index), limit], np.int32)
@@ -153,6 +154,5 @@ def mask_batch(rows: PackedRows, index: Sequence[int], masking: str,
     ids[b, chosen[action < 0.8]] = mask_id
     swap = chosen[(action >= 0.8) & (action < 0.9)]
     ids[b, swap] = rng.choice(replacements, size=len(swap))
-  attention = (rows.ids[np.asarray(index)] != 0).astype(np.int32)
   return {"input_ids": ids, "attention_mask": attention, "positions": positions,
           "labels": labels, "weights": weights}
