@@ -104,7 +104,8 @@ def main(argv) -> None:
   if run.init_checkpoint:
     choice = bert_encoder.resolve_bert(run.init_checkpoint,
                                        tokenizer.vocab_size)
-    model = mlm.build_model(init_checkpoint=run.init_checkpoint)
+    model = mlm.build_model(init_checkpoint=run.init_checkpoint,
+                            from_pt=choice.from_pt)
     bert_config = choice.config
   else:
     bert_config = bert_encoder.tiny_bert_config(

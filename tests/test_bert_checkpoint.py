@@ -37,12 +37,75 @@ def _write_google_checkpoint(folder, values, config):
   (folder / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n中\n")
 
 
+CONFIG = {"vocab_size": 30, "hidden_size": 16, "num_hidden_layers": 2,
+          "num_attention_heads": 2, "intermediate_size": 32,
+          "max_position_embeddings": 40, "type_vocab_size": 2,
+          "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
+          "attention_probs_dropout_prob": 0.1, "initializer_range": 0.02}
+IDS = np.array([[2, 7, 9, 3, 0]], np.int32)
+MASK = np.array([[1, 1, 1, 1, 0]], np.int32)
+
+
+def _encode(folder):
+  choice = bert_encoder.resolve_bert(str(folder), 30)
+  encoder = bert_encoder.BertEncoder(choice.config, choice.weights,
+                                     choice.from_pt)
+  return encoder((tf.constant(IDS), tf.constant(MASK))).numpy()
+
+
 def test_tf1_checkpoint_gives_the_same_encoder_outputs(tmp_path):
-  config = {"vocab_size": 30, "hidden_size": 16, "num_hidden_layers": 2,
-            "num_attention_heads": 2, "intermediate_size": 32,
-            "max_position_embeddings": 40, "type_vocab_size": 2,
-            "hidden_act": "gelu", "hidden_dropout_prob": 0.1,
-            "attention_probs_dropout_prob": 0.1, "initializer_range": 0.02}
+  values = _google_values()
+  source = tmp_path / "google"
+  source.mkdir()
+  _write_google_checkpoint(source, values, CONFIG)
+  out = tmp_path / "converted"
+  counts = bert_checkpoint.convert_tf1_checkpoint(str(source), str(out))
+  assert counts == {"copied": len(values), "skipped": 1}
+
+  # A reference encoder built from the same numbers by hand (numpy), so a
+  # swapped mapping (query for key, say) shows up.
+  np.testing.assert_allclose(_encode(out), _numpy_bert(values, IDS, MASK, 2, 2),
+                             atol=2e-4)
+
+
+def _pytorch_name(google: str) -> str:
+  """Hugging Face PyTorch names (bert-base-chinese's model.safetensors)."""
+  name = google.replace("/layer_", "/layer/").replace("/", ".")
+  for old, new in ((".kernel", ".weight"), (".gamma", ".weight"),
+                   (".beta", ".bias")):
+    name = name.replace(old, new)
+  return name if name.endswith((".weight", ".bias")) else name + ".weight"
+
+
+def test_pytorch_safetensors_load_without_torch(tmp_path):
+  from safetensors.numpy import save_file  # pylint: disable=g-import-not-at-top
+  values = _google_values()
+  # PyTorch keeps Linear weights as [out, in]: the kernels are transposed.
+  tensors = {_pytorch_name(n): np.ascontiguousarray(
+      v.T if n.endswith("kernel") else v) for n, v in values.items()}
+  assert "bert.encoder.layer.1.attention.self.query.weight" in tensors
+  tensors["cls.predictions.bias"] = np.zeros([30], np.float32)  # a head
+  save_file(tensors, str(tmp_path / "model.safetensors"),
+            metadata={"format": "pt"})
+  (tmp_path / "config.json").write_text(json.dumps(CONFIG))
+  choice = bert_encoder.resolve_bert(str(tmp_path), 30)
+  assert choice.weights == str(tmp_path) and not choice.from_pt
+  np.testing.assert_allclose(_encode(tmp_path),
+                             _numpy_bert(values, IDS, MASK, 2, 2), atol=2e-4)
+
+
+def test_pytorch_bin_without_torch_is_a_clear_error(tmp_path):
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  if importlib.util.find_spec("torch") is not None:
+    pytest.skip("torch is installed")
+  (tmp_path / "config.json").write_text(json.dumps(CONFIG))
+  (tmp_path / "pytorch_model.bin").write_bytes(b"")
+  with pytest.raises(UsageError, match="needs PyTorch"):
+    bert_encoder.resolve_bert(str(tmp_path), 30)
+
+
+def _google_values():
+  """Random weights under Google's names for ``CONFIG``'s size."""
   rng = np.random.default_rng(0)
   shapes = {"word_embeddings": [30, 16], "token_type_embeddings": [2, 16],
             "position_embeddings": [40, 16], "query/kernel": [16, 16],
@@ -63,23 +126,7 @@ def test_tf1_checkpoint_gives_the_same_encoder_outputs(tmp_path):
         return value
     return [16]
 
-  values = {n: rng.normal(0, 0.5, shape(n)).astype(np.float32) for n in names}
-  source = tmp_path / "google"
-  source.mkdir()
-  _write_google_checkpoint(source, values, config)
-  out = tmp_path / "converted"
-  counts = bert_checkpoint.convert_tf1_checkpoint(str(source), str(out))
-  assert counts == {"copied": len(names), "skipped": 1}
-
-  # A reference encoder built from the same numbers by hand (numpy), so a
-  # swapped mapping (query for key, say) shows up.
-  ids = np.array([[2, 7, 9, 3, 0]], np.int32)
-  mask = np.array([[1, 1, 1, 1, 0]], np.int32)
-  choice = bert_encoder.resolve_bert(str(out), 30)
-  encoder = bert_encoder.BertEncoder(choice.config, choice.weights)
-  got = encoder((tf.constant(ids), tf.constant(mask))).numpy()
-  np.testing.assert_allclose(got, _numpy_bert(values, ids, mask, 2, 2),
-                             atol=2e-4)
+  return {n: rng.normal(0, 0.5, shape(n)).astype(np.float32) for n in names}
 
 
 def _layer_norm(x, gamma, beta):

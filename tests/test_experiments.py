@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from bert_mtl_ner.experiments import grid as grid_lib
+from bert_mtl_ner.experiments import pretrained
 from bert_mtl_ner.experiments import report as report_lib
 from bert_mtl_ner.experiments import workers
 
@@ -14,8 +15,11 @@ from bert_mtl_ner.experiments import workers
 def test_grid_has_every_row_of_the_paper_tables():
   names = [c.name for c in grid_lib.build_grid()]
   for dataset in ("msra", "peoples_daily", "cluener"):
-    for variant in ("bilstm_crf", "bert_crf", "bert_bilstm_crf", "mtl"):
+    for variant in ("bilstm_crf", "bert_crf", "bert_bilstm_crf", "mtl",
+                    "bert_bilstm_crf_random"):
       assert f"{dataset}/{variant}" in names
+  assert not [c for c in grid_lib.build_grid(random_init_rows=False)
+              if c.variant == "bert_bilstm_crf_random"]
   for ablation in ("mtl_no_attention", "mtl_no_weights", "mtl_no_unlabeled"):
     assert f"cluener/{ablation}" in names
   assert len(names) == len(set(names))
@@ -62,18 +66,33 @@ def test_report_aggregates_seeds_and_compares_with_the_paper():
   assert "[smoke preset]" in report.splitlines()[0]
 
 
-def test_a_small_grid_runs_end_to_end_in_two_workers(data_dir, tmp_path):
+def test_a_small_grid_pretrains_once_and_runs_in_two_workers(
+    data_dir, bert_vocab_path, tmp_path):
   stale = tmp_path / "runs" / "peoples_daily" / "bert_crf" / "seed2"
   stale.mkdir(parents=True)
   (stale / workers.CLAIM).touch()  # left by a killed grid
-  result = subprocess.run(
-      [sys.executable, "-m", "bert_mtl_ner.experiments", "--preset=smoke",
-       f"--results_dir={tmp_path}", f"--data_dir={data_dir}", "--seeds=1,2",
-       "--cells=^peoples_daily/bert_crf$", "--train_limit=24", "--jobs=2"],
-      capture_output=True, text=True, timeout=900)
+  flagfile = tmp_path / "pretrain.cfg"
+  flagfile.write_text("\n".join([
+      "# a few steps of a tiny encoder", f"--vocab_file={bert_vocab_path}",
+      "--sources=cluener:test", "--max_sentences=100", "--max_seq_len=64",
+      "--bert_hidden_size=32", "--bert_num_layers=1", "--bert_num_heads=2",
+      "--bert_intermediate_size=64", "--batch_size=8", "--train_steps=2"]))
+  command = [sys.executable, "-m", "bert_mtl_ner.experiments",
+             "--preset=smoke", f"--results_dir={tmp_path}",
+             f"--data_dir={data_dir}", "--seeds=1,2", f"--pretrain={flagfile}",
+             "--cells=^peoples_daily/bert_(crf|bilstm_crf_random)$",
+             "--train_limit=24", "--jobs=2"]
+  result = subprocess.run(command, capture_output=True, text=True,
+                          timeout=900)
   assert result.returncode == 0, result.stderr[-3000:]
+  assert result.stdout.count("pretraining the grid's encoder") == 1
+  encoder = pretrained.cache_path(str(tmp_path / "pretrained"), str(flagfile))
   report = (tmp_path / "REPORT.md").read_text(encoding="utf-8")
   assert "| BERT-CRF | 2 |" in report
+  assert "| BERT-BiLSTM-CRF (random init) | 2 |" in report
+  assert "## What pretraining adds" in report
+  assert "2 steps of 8 rows" in report and "pretrained by this invocation" \
+      in report
   assert "2 worker process(es)" in report
   # each run was trained once, by one of the two workers
   assert sorted(re.findall(r"peoples_daily/bert_crf seed \d", result.stdout)) \
@@ -87,7 +106,34 @@ def test_a_small_grid_runs_end_to_end_in_two_workers(data_dir, tmp_path):
   assert saved["scores"]["peoples_daily_test_dedup"][
       "removed_as_duplicates"] == 2958
   assert saved["run"]["train_limit"] == 24  # the flag overrode the preset
+  assert saved["run"]["bert_model"] == encoder  # the pretrained encoder
+  assert saved["model"]["bert"]["hidden_size"] == 32
   assert os.path.exists(run / "peoples_daily_test_dedup.conll")
+  random_init = (tmp_path / "runs" / "peoples_daily" /
+                 "bert_bilstm_crf_random" / "seed1" / "result.json")
+  with open(random_init, encoding="utf-8") as stream:
+    assert json.load(stream)["run"]["bert_random_init"] is True
+
+  # Again: the encoder comes from the cache and every run is kept.
+  again = subprocess.run(command, capture_output=True, text=True, timeout=900)
+  assert again.returncode == 0, again.stderr[-3000:]
+  assert "pretraining the grid's encoder" not in again.stdout
+  assert "seed 1" not in again.stdout
+  assert "reused from the cache" in (tmp_path / "REPORT.md").read_text(
+      encoding="utf-8")
+
+
+def test_the_encoder_cache_is_keyed_by_the_flags_not_the_comments(tmp_path):
+  first, second = tmp_path / "a" / "p.cfg", tmp_path / "b" / "p.cfg"
+  for path, text in ((first, "# one\n--train_steps=5\n"),
+                     (second, "# two\n\n--train_steps=5\n")):
+    path.parent.mkdir()
+    path.write_text(text)
+  key = lambda path: os.path.basename(pretrained.cache_path("c", str(path)))
+  assert key(first) == key(second) and key(first).startswith("p-")
+  second.write_text("--train_steps=6\n")
+  assert key(first) != key(second)
+  assert not pretrained.is_complete(str(tmp_path))
 
 
 def test_a_run_is_claimed_by_one_process_only(tmp_path):

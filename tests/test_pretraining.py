@@ -188,6 +188,17 @@ def test_pretrain_writes_a_bert_that_train_loads_and_resumes(
       input_ids=ids, attention_mask=mask)[0]
   np.testing.assert_allclose(loaded.numpy(), written.numpy(), atol=1e-5)
 
+  # --bert_random_init: the same architecture and vocabulary, no weights.
+  from bert_mtl_ner.training import run as run_lib  # pylint: disable=g-import-not-at-top
+  from bert_mtl_ner.training.run_config import TrainRun  # pylint: disable=g-import-not-at-top
+  for random_init, weights in ((False, out), (True, None)):
+    run = TrainRun(model="bert_bilstm_crf", bert_model=out,
+                   bert_random_init=random_init)
+    chosen = run_lib.bert_choice(run, vocab_size=100)
+    assert chosen.weights == weights
+    assert chosen.config == bert_encoder.resolve_bert(out, 1).config
+    assert run_lib.resolve_vocab_file(run) == os.path.join(out, "vocab.txt")
+
   bigger = _pretrain(common + ["--train_steps=8", "--bert_hidden_size=64"])
   assert bigger.returncode == 2
   assert "hidden_size: 32 != 64" in bigger.stderr

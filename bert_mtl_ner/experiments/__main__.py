@@ -10,12 +10,14 @@ unlabeled data, attention and weighting switches, seed, model_dir). Finished run
 are kept: running the same command again resumes the grid.
 """
 
+import dataclasses
 import datetime
 import os
 import platform
 import re
 import sys
 import time
+from typing import Dict, Optional, Tuple
 
 from absl import flags
 from absl import logging
@@ -24,6 +26,7 @@ from bert_mtl_ner import cli
 from bert_mtl_ner import config_flags
 from bert_mtl_ner.experiments import grid as grid_lib
 from bert_mtl_ner.experiments import presets as presets_lib
+from bert_mtl_ner.experiments import pretrained
 from bert_mtl_ner.experiments import report as report_lib
 from bert_mtl_ner.experiments import runner
 from bert_mtl_ner.experiments import workers
@@ -39,6 +42,13 @@ flags.DEFINE_string("cells", "", "Only cells whose name (dataset/variant) "
                     "matches this regular expression.")
 flags.DEFINE_integer("jobs", None, "Worker processes sharing the grid (default: "
                      "the preset's); each gets cores/jobs threads.")
+flags.DEFINE_string("pretrain", None, "A bert_mtl_ner.pretrain flagfile whose "
+                    "encoder the BERT rows use, pretrained once and cached "
+                    "(default: the preset's, e.g. configs/pretrain_cpu.cfg); "
+                    "empty: the preset's random-init BERT. --bert_model=DIR "
+                    "skips it.")
+flags.DEFINE_string("pretrain_cache", None, "Where pretrained encoders are "
+                    "cached (default: RESULTS_DIR/pretrained).")
 flags.DEFINE_bool("worker", False, "Internal: run claimed runs, no report.")
 FLAGS = flags.FLAGS
 
@@ -55,6 +65,30 @@ def base_run(preset: presets_lib.Preset) -> TrainRun:
     if FLAGS[name].present:
       logging.warning("--%s is set per cell by the grid; ignored", name)
   return config_flags.from_flags(TrainRun, **overrides)
+
+
+def pretraining_flagfile(preset: presets_lib.Preset) -> Optional[str]:
+  """The flagfile of the grid's own encoder, or None (random init, or the
+  user's --bert_model)."""
+  if FLAGS["bert_model"].present:
+    return None
+  flagfile = preset.pretrain if FLAGS.pretrain is None else FLAGS.pretrain
+  return flagfile or None
+
+
+def with_encoder(base: TrainRun,
+                 flagfile: Optional[str]) -> Tuple[TrainRun, Optional[Dict]]:
+  """``base`` with the cached encoder of ``flagfile`` (pretrained first if the
+  cache lacks it) and the encoder's summary for the report; ``base`` and None
+  without one."""
+  if not flagfile:
+    return base, None
+  cache = FLAGS.pretrain_cache or os.path.join(FLAGS.results_dir, "pretrained")
+  folder, reused = pretrained.ensure(flagfile, cache, base.data_dir)
+  about = dict(pretrained.summary(folder), reused=reused,
+               flagfile=os.path.relpath(pretrained.resolve_flagfile(flagfile),
+                                        pretrained.REPO_ROOT))
+  return dataclasses.replace(base, bert_model=folder), about
 
 
 def hardware() -> str:
@@ -83,13 +117,16 @@ def main(argv) -> None:
   del argv
   preset = presets_lib.get_preset(FLAGS.preset)
   seeds = [int(s) for s in FLAGS.seeds] or list(preset.seeds)
-  cells = [c for c in grid_lib.build_grid()
+  flagfile = pretraining_flagfile(preset)
+  cells = [c for c in grid_lib.build_grid(random_init_rows=bool(flagfile))
            if re.search(FLAGS.cells or "", c.name)]
   base = base_run(preset)
   # run_experiments.sh sets the start before its data checks.
   start = float(os.environ.get("BERT_MTL_NER_GRID_START") or time.time())
   started = datetime.datetime.fromtimestamp(start, datetime.timezone.utc)
   jobs = FLAGS.jobs or preset.jobs
+  # Workers find the encoder in the cache that the main process filled.
+  base, encoder = with_encoder(base, flagfile)
   if FLAGS.worker:
     run_grid(base, cells, seeds, preset, claim=True)
     return
@@ -106,6 +143,8 @@ def main(argv) -> None:
           "hardware": hardware(), "jobs": jobs,
           "started": started.strftime("%Y-%m-%d %H:%M UTC"),
           "wall_seconds": time.time() - start}
+  if encoder:
+    meta["pretraining"] = encoder
   write_json(os.path.join(FLAGS.results_dir, "summary.json"),
              {"meta": meta, "runs": [
                  {k: r[k] for k in ("cell", "seed", "scores", "best",

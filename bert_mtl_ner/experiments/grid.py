@@ -1,6 +1,7 @@
 """The cells of the experiment grid and how each is scored.
 
-Baselines (BiLSTM-CRF, BERT-CRF, BERT-BiLSTM-CRF) on each corpus; the multi-task
+Baselines (BiLSTM-CRF, BERT-CRF, BERT-BiLSTM-CRF, and BERT-BiLSTM-CRF from
+random weights when the BERT rows use a pretrained encoder) on each corpus; the multi-task
 model with each corpus as the main task (MSRA with People's Daily, People's Daily
 with MSRA, CLUENER2020 with both plus CLUENER2020's unlabeled test text); and the
 ablations of the CLUENER2020 multi-task model: without the attention layer (plain
@@ -86,12 +87,24 @@ def _mtl_label(dataset: str) -> str:
   return "MTL (+" + ", ".join(names[a] for a in aux) + extra + ")"
 
 
-def build_grid() -> Tuple[Cell, ...]:
-  """Every cell, in report order."""
+# With a pretrained encoder: the same BERT-BiLSTM-CRF from random weights.
+RANDOM_INIT = ("bert_bilstm_crf_random", "BERT-BiLSTM-CRF (random init)",
+               (("model", "bert_bilstm_crf"), ("bert_random_init", True)))
+
+
+def build_grid(random_init_rows: bool = True) -> Tuple[Cell, ...]:
+  """Every cell, in report order.
+
+  Args:
+    random_init_rows: include BERT-BiLSTM-CRF with random init next to the
+      pretrained one (a grid whose encoder is random init anyway leaves it out).
+  """
   cells = []
   for dataset in SCORINGS:
     for model, label in BASELINES:
       cells.append(Cell(dataset, model, label, (("model", model),)))
+    if random_init_rows:
+      cells.append(Cell(dataset, *RANDOM_INIT))
     mtl = (("model", "mtl"),) + MTL_SETUPS[dataset]
     cells.append(Cell(dataset, "mtl", _mtl_label(dataset), mtl))
   for variant, label, changes in ABLATIONS:

@@ -15,7 +15,7 @@ flag given on the command line overrides the preset.
 """
 
 import dataclasses
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 from bert_mtl_ner.errors import UsageError
 
@@ -29,6 +29,10 @@ class Preset:
     eval_limit: score only the first N sentences of each split (0: all).
     overrides: ``TrainRun`` fields.
     jobs: worker processes that share the grid (``workers``).
+    pretrain: a ``bert_mtl_ner.pretrain`` flagfile whose encoder (pretrained
+      once and cached, see ``pretrained``) the BERT rows use; the grid then also
+      has the BERT-BiLSTM-CRF rows with random init. None: the overrides'
+      ``bert_model``.
   """
   name: str
   description: str
@@ -36,6 +40,7 @@ class Preset:
   eval_limit: int
   overrides: Dict[str, object]
   jobs: int = 1
+  pretrain: Optional[str] = None
 
 
 _TINY_BERT = dict(bert_model="tiny", bert_hidden_size=32, bert_num_layers=1,
@@ -43,9 +48,11 @@ _TINY_BERT = dict(bert_model="tiny", bert_hidden_size=32, bert_num_layers=1,
 
 PRESETS = {
     "smoke": Preset(
-        "smoke", "smoke preset: tiny random BERT, 48 training sentences per "
-        "task, 1 epoch, 48 evaluation sentences; scores mean nothing",
+        "smoke", "smoke preset: a tiny BERT pretrained for a minute "
+        "(configs/pretrain_smoke.cfg), 48 training sentences per task, 1 "
+        "epoch, 48 evaluation sentences; scores mean nothing",
         seeds=(1, 2, 3), eval_limit=48, jobs=2,
+        pretrain="configs/pretrain_smoke.cfg",
         overrides=dict(_TINY_BERT, train_limit=48, dev_limit=24,
                        unlabeled_limit=24, epochs=1, batch_size=16,
                        lstm_units=16, embedding_dim=32, task_hidden_units=32,
@@ -53,13 +60,16 @@ PRESETS = {
                        bert_learning_rate=1e-3, patience=0, progress=False,
                        log_every=10)),
     "cpu": Preset(
-        "cpu", "cpu preset: random-init BERT (2 layers, hidden 128), 2000 "
+        "cpu", "cpu preset: a BERT-Tiny-sized encoder (2 layers, hidden 128) "
+        "pretrained on this machine (configs/pretrain_cpu.cfg), 2000 "
         "training sentences per task, 3 epochs, the first 1000 sentences of "
         "each evaluation split; far below the paper's setting",
         seeds=(1, 2, 3), eval_limit=1000, jobs=2,
+        pretrain="configs/pretrain_cpu.cfg",
+        # The size flags shape the random-init encoder of --pretrain= only.
         overrides=dict(bert_model="tiny", bert_hidden_size=128,
                        bert_num_layers=2, bert_num_heads=2,
-                       bert_intermediate_size=256, train_limit=2000,
+                       bert_intermediate_size=512, train_limit=2000,
                        dev_limit=300, unlabeled_limit=500, epochs=3,
                        batch_size=32, lstm_units=64, embedding_dim=64,
                        task_hidden_units=64, attention_heads=2,

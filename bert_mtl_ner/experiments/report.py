@@ -115,7 +115,15 @@ def build_report(results: Sequence[Dict], meta: Dict) -> str:
            f"- Started: {meta['started']}; wall time of this invocation "
            f"{meta['wall_seconds'] / 60:.1f} min; training and scoring time of "
            f"all runs {sum(r['wall_seconds'] for r in results) / 60:.1f} min",
+           ] + _encoder(meta.get("pretraining")) + [
            "", grid_lib.PAPER_NOTES, ""]
+  if any(name.endswith("/" + grid_lib.RANDOM_INIT[0]) for name in cells):
+    lines += [f"## What pretraining adds {tag}", "",
+              "BERT-BiLSTM-CRF with the pretrained encoder against the same "
+              "model from random weights (`--bert_random_init`) and against "
+              "BiLSTM-CRF. Dev F1 is the best epoch's, on the preset's dev "
+              "subset; the last column is the score of the tables below.", ""]
+    lines += _pretraining_gain(cells) + [""]
   lines += [f"## Table 4: MSRA test {tag}", ""]
   lines += _prf_table(cells, "msra", "msra_test", True) + [""]
   lines += [f"## Figures 10–11: People's Daily test {tag}", "",
@@ -182,12 +190,56 @@ def _cluener_types(cells) -> List[str]:
   return _table(["model"] + types, rows)
 
 
+# The score each dataset's tables show.
+MAIN_SCORE = {"msra": ("msra_test", "f1", "test F1"),
+              "peoples_daily": ("peoples_daily_test", "f1", "test F1"),
+              "cluener": ("cluener_dev", "macro_f1", "dev macro F1")}
+
+
+def _pretraining_gain(cells) -> List[str]:
+  rows = []
+  for dataset, (key, metric, what) in MAIN_SCORE.items():
+    for variant in ("bilstm_crf", grid_lib.RANDOM_INIT[0], "bert_bilstm_crf"):
+      runs = cells.get(f"{dataset}/{variant}")
+      if not runs:
+        continue
+      label = runs[0]["label"] + (" (pretrained)" if variant ==
+                                  "bert_bilstm_crf" else "")
+      rows.append([dataset, label, str(len(runs)),
+                   mean_std([r["best"]["dev_f1"] for r in runs
+                             if r.get("best")]),
+                   f"{mean_std(_values(runs, key, metric))} ({what})"])
+  return _table(["dataset", "model", "seeds", "dev F1 (best epoch)", "score"],
+                rows)
+
+
+def _encoder(pretraining: Optional[Dict]) -> List[str]:
+  if not pretraining:
+    return []
+  accuracy = pretraining.get("final_masked_accuracy")
+  return [f"- Encoder of the BERT rows: pretrained by `python -m "
+          f"bert_mtl_ner.pretrain --flagfile={pretraining['flagfile']}` "
+          f"({pretraining['steps']} steps of {pretraining['batch_size']} "
+          f"rows of up to {pretraining['max_seq_len']} tokens; "
+          f"{pretraining['sentences']} sentences, "
+          f"{pretraining['removed_as_dev_or_test']} dev/test sentences "
+          "removed; final masked-token accuracy "
+          f"{100 * (accuracy or 0):.1f}%; its last invocation took "
+          f"{pretraining['wall_seconds'] / 60:.1f} min), "
+          + ("reused from the cache, so not in this wall time"
+             if pretraining.get("reused") else
+             "pretrained by this invocation, so in its wall time")]
+
+
 def _sizes(results) -> str:
   seen = set()
   for r in results:
     bert = r["model"].get("bert")
     if bert:
-      seen.add(f"BERT {r['model']['bert_model']} ({bert['num_hidden_layers']} "
+      name = os.path.basename(str(r["model"]["bert_model"]).rstrip("/"))
+      if r["run"].get("bert_random_init"):
+        name += ", random init"
+      seen.add(f"BERT {name} ({bert['num_hidden_layers']} "
                f"layers, hidden {bert['hidden_size']}, "
                f"{bert['num_attention_heads']} heads)")
   return "; ".join(sorted(seen)) or DASH

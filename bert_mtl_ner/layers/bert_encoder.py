@@ -8,12 +8,14 @@ traces, trains and exports cleanly.
 
 * ``tiny``: a randomly initialised BERT sized by the size flags (tests, smoke runs);
 * a local directory holding ``config.json`` and TF weights (``tf_model.h5``) or
-  PyTorch weights (``model.safetensors``/``pytorch_model.bin``, loaded with
-  ``from_pt``); this is how ``bert-base-chinese`` is used offline;
+  Hugging Face PyTorch weights: ``model.safetensors`` is read by TensorFlow
+  directly (no PyTorch needed), ``pytorch_model.bin`` with ``from_pt`` (needs
+  ``torch``); this is how ``bert-base-chinese`` is used offline;
 * a Hugging Face name such as ``bert-base-chinese`` (needs the hub: online only).
 """
 
 import dataclasses
+import importlib.util
 import json
 import os
 from typing import Any, Dict, Optional
@@ -24,7 +26,8 @@ from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.keras import keras
 
 _TF_WEIGHTS = "tf_model.h5"
-_PT_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
+_SAFETENSORS = "model.safetensors"  # read by transformers-TF without torch
+_PT_BIN = "pytorch_model.bin"  # needs torch (from_pt)
 
 
 @dataclasses.dataclass
@@ -72,13 +75,15 @@ def resolve_bert(bert_model: str, vocab_size: int, **size) -> BertChoice:
     if not os.path.exists(os.path.join(bert_model, "config.json")):
       raise UsageError(f"--bert_model={bert_model}: no config.json in that "
                        "directory")
-    if os.path.exists(os.path.join(bert_model, _TF_WEIGHTS)):
-      from_pt = False
-    elif any(os.path.exists(os.path.join(bert_model, w)) for w in _PT_WEIGHTS):
-      from_pt = True
-    else:
-      raise UsageError(f"--bert_model={bert_model}: no {_TF_WEIGHTS} or "
-                       f"{' / '.join(_PT_WEIGHTS)} in that directory")
+    has = lambda name: os.path.exists(os.path.join(bert_model, name))
+    from_pt = not (has(_TF_WEIGHTS) or has(_SAFETENSORS))
+    if from_pt and not has(_PT_BIN):
+      raise UsageError(f"--bert_model={bert_model}: no {_TF_WEIGHTS}, "
+                       f"{_SAFETENSORS} or {_PT_BIN} in that directory")
+    if from_pt and importlib.util.find_spec("torch") is None:
+      raise UsageError(f"--bert_model={bert_model}: {_PT_BIN} needs PyTorch "
+                       "(pip install torch), or use the model.safetensors of "
+                       "the same release, which needs no PyTorch")
     return BertChoice(BertConfig.from_pretrained(bert_model).to_dict(),
                       bert_model, from_pt)
   try:
@@ -88,6 +93,47 @@ def resolve_bert(bert_model: str, vocab_size: int, **size) -> BertChoice:
                      f"cannot be fetched from the hub ({err}); use a local "
                      "directory or --bert_model=tiny") from None
   return BertChoice(config, bert_model, False)
+
+
+def from_pretrained(model_class, weights: str, config=None,
+                    from_pt: bool = False, **kwargs):
+  """``model_class.from_pretrained`` that also reads PyTorch-format
+  ``model.safetensors`` without PyTorch.
+
+  transformers 4.57's TF loader fails on such files with current safetensors
+  (``'builtins.safe_open' object is not iterable``, huggingface/transformers
+  #40028, not to be fixed: TF support is deprecated). The tensors are read with
+  ``safetensors.numpy`` and handed to the same name mapping instead.
+
+  Args:
+    model_class: a ``transformers`` TF class such as ``TFBertModel``.
+    weights: a directory or hub name.
+    config: a ``BertConfig``; default: the directory's.
+    from_pt: load ``pytorch_model.bin`` (needs torch).
+    **kwargs: passed to the model's constructor.
+
+  Raises:
+    UsageError: the safetensors file lacks encoder weights.
+  """
+  safetensors_file = os.path.join(weights, _SAFETENSORS)
+  if (from_pt or not os.path.isfile(safetensors_file) or
+      os.path.exists(os.path.join(weights, _TF_WEIGHTS))):
+    return model_class.from_pretrained(weights, config=config,
+                                       from_pt=from_pt, **kwargs)
+  from safetensors.numpy import load_file  # pylint: disable=g-import-not-at-top
+  from transformers import BertConfig  # pylint: disable=g-import-not-at-top
+  from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model  # pylint: disable=g-import-not-at-top
+  model = model_class(config or BertConfig.from_pretrained(weights), **kwargs)
+  _, info = load_pytorch_state_dict_in_tf2_model(
+      model, load_file(safetensors_file), allow_missing_keys=True,
+      output_loading_info=True)
+  # A release may leave out the pooler or a head, never the encoder.
+  missing = [k for k in info["missing_keys"]
+             if "encoder" in k or "embeddings" in k]
+  if missing:
+    raise UsageError(f"{safetensors_file}: no weights for {missing[:3]} (and "
+                     f"{max(0, len(missing) - 3)} more); is it a BERT?")
+  return model
 
 
 @keras.utils.register_keras_serializable(package="bert_mtl_ner")
@@ -116,8 +162,8 @@ class BertEncoder(keras.layers.Layer):
     if weights is None:
       self.bert = TFBertModel(config, name="bert")
     else:
-      self.bert = TFBertModel.from_pretrained(weights, config=config,
-                                              from_pt=from_pt, name="bert")
+      self.bert = from_pretrained(TFBertModel, weights, config, from_pt,
+                                  name="bert")
 
   @property
   def bert_config(self) -> Dict[str, Any]:

@@ -29,6 +29,7 @@ import tensorflow as tf
 from bert_mtl_ner.io_utils import atomic_write_text
 from bert_mtl_ner.io_utils import staging_dir
 from bert_mtl_ner.keras import keras
+from bert_mtl_ner.layers import bert_encoder
 from bert_mtl_ner.pretraining import masking
 from bert_mtl_ner.training.optimization import WarmupLinearDecay
 from bert_mtl_ner.training.trainer import random_generators
@@ -38,16 +39,18 @@ HF_FILES = ("config.json", "tf_model.h5", "vocab.txt")
 
 
 def build_model(bert_config: Optional[Dict] = None,
-                init_checkpoint: Optional[str] = None):
+                init_checkpoint: Optional[str] = None, from_pt: bool = False):
   """A ``TFBertForMaskedLM``, random from ``bert_config`` or loaded.
 
   Args:
     bert_config: a ``BertConfig`` as a dict (random init).
     init_checkpoint: a Hugging Face BERT directory to continue from.
+    from_pt: its weights are ``pytorch_model.bin`` (see ``resolve_bert``).
   """
   from transformers import BertConfig, TFBertForMaskedLM  # pylint: disable=g-import-not-at-top
   if init_checkpoint:
-    model = TFBertForMaskedLM.from_pretrained(init_checkpoint)
+    model = bert_encoder.from_pretrained(TFBertForMaskedLM, init_checkpoint,
+                                         from_pt=from_pt)
   else:
     model = TFBertForMaskedLM(BertConfig(**bert_config))
   dummy = tf.constant([[1, 2]], tf.int32)

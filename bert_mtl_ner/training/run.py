@@ -94,20 +94,33 @@ def resolve_vocab_file(run: TrainRun) -> str:
   return DEFAULT_CHAR_VOCAB
 
 
+def bert_choice(run: TrainRun, vocab_size: int) -> bert_encoder.BertChoice:
+  """The encoder ``--bert_model`` and the size flags describe; without weights
+  under ``--bert_random_init``.
+
+  Raises:
+    UsageError: the vocabulary is larger than the encoder's.
+  """
+  choice = bert_encoder.resolve_bert(
+      run.bert_model, vocab_size,
+      hidden_size=run.bert_hidden_size, num_layers=run.bert_num_layers,
+      num_heads=run.bert_num_heads,
+      intermediate_size=run.bert_intermediate_size)
+  if run.bert_random_init:
+    choice = dataclasses.replace(choice, weights=None, from_pt=False)
+  if choice.config["vocab_size"] < vocab_size:
+    raise UsageError(f"the vocabulary has {vocab_size} tokens but "
+                     f"the BERT encoder only {choice.config['vocab_size']}; "
+                     "use the vocab.txt that came with the checkpoint")
+  return choice
+
+
 def model_config(run: TrainRun, labels, tokenizer,
                  aux_labels=None) -> ModelConfig:
   """The ModelConfig the flags describe."""
   choice = bert_encoder.BertChoice(None)
   if run.model in USES_BERT:
-    choice = bert_encoder.resolve_bert(
-        run.bert_model, tokenizer.vocab_size,
-        hidden_size=run.bert_hidden_size, num_layers=run.bert_num_layers,
-        num_heads=run.bert_num_heads,
-        intermediate_size=run.bert_intermediate_size)
-    if choice.config["vocab_size"] < tokenizer.vocab_size:
-      raise UsageError(f"the vocabulary has {tokenizer.vocab_size} tokens but "
-                       f"the BERT encoder only {choice.config['vocab_size']}; "
-                       "use the vocab.txt that came with the checkpoint")
+    choice = bert_choice(run, tokenizer.vocab_size)
   return ModelConfig(
       main_task=main_task_name(run), aux_labels=aux_labels or {},
       use_attention=run.use_attention, attention_heads=run.attention_heads,

@@ -63,6 +63,11 @@ class TrainRun:
       help="tiny (random init, size flags), a local directory with "
            "config.json and TF or PyTorch weights, or a hub name such as "
            "bert-base-chinese (online only).")
+  bert_random_init: bool = config_flags.field(
+      False,
+      help="Build the --bert_model directory's architecture and vocabulary "
+           "with random weights: the same model without pretraining, to "
+           "measure what pretraining adds.")
   bert_hidden_size: int = config_flags.field(64, help="tiny BERT: hidden size.")
   bert_num_layers: int = config_flags.field(2, help="tiny BERT: layers.")
   bert_num_heads: int = config_flags.field(
