@@ -105,14 +105,14 @@ def main(argv) -> None:
     choice = bert_encoder.resolve_bert(run.init_checkpoint,
                                        tokenizer.vocab_size)
     model = mlm.build_model(init_checkpoint=run.init_checkpoint,
-                            from_pt=choice.from_pt)
+                            from_pt=choice.from_pt, dropout=run.dropout)
     bert_config = choice.config
   else:
     bert_config = bert_encoder.tiny_bert_config(
         tokenizer.vocab_size, hidden_size=run.bert_hidden_size,
         num_layers=run.bert_num_layers, num_heads=run.bert_num_heads,
         intermediate_size=run.bert_intermediate_size)
-    model = mlm.build_model(bert_config)
+    model = mlm.build_model(bert_config, dropout=run.dropout)
   if bert_config["vocab_size"] < tokenizer.vocab_size:
     raise UsageError(f"--init_checkpoint={run.init_checkpoint} has "
                      f"{bert_config['vocab_size']} tokens but {vocab_file} "

@@ -1,12 +1,18 @@
-r"""Records a finished training run and its scores for the README, then rewrites
-the README's "Measured runs" table from every record (nothing typed by hand).
+r"""Records a finished training (or pretraining) run for the README, then
+rewrites the README's tables of measured runs from every record (nothing typed
+by hand).
 
   python scripts/record_run.py --name=msra_bilstm_crf --model_dir=runs/m \
       --scores=scores.json --command="python -m bert_mtl_ner.train ..." \
       --wall_seconds=2400
+  python scripts/record_run.py --name=pretrain_cpu --pretraining_dir=runs/bert_cpu \
+      --command="python -m bert_mtl_ner.pretrain ..."
 
-Records live in docs/runs/NAME.json; the table sits between the README markers
-``<!-- runs:begin -->`` and ``<!-- runs:end -->``.
+Training records live in docs/runs/NAME.json, their table between the README
+markers ``<!-- runs:begin -->`` and ``<!-- runs:end -->``; pretraining records
+(from the output's pretraining.json and run.json, wall time included) in
+docs/runs/pretraining/NAME.json, their table between ``<!-- pretraining:begin
+-->`` and ``<!-- pretraining:end -->``.
 """
 
 import glob
@@ -28,15 +34,27 @@ flags.DEFINE_string("scores", None, "JSON written by evaluate --format=json.")
 flags.DEFINE_string("command", None, "The training command.")
 flags.DEFINE_float("wall_seconds", None, "Wall time of the training command.")
 flags.DEFINE_string("split", None, "What was scored, e.g. msra:test.")
-flags.DEFINE_bool("render_only", False, "Only rewrite the README table.")
+flags.DEFINE_string("pretraining_dir", None,
+                    "Record this bert_mtl_ner.pretrain output instead.")
+flags.DEFINE_bool("render_only", False, "Only rewrite the README tables.")
 FLAGS = flags.FLAGS
 
 BEGIN, END = "<!-- runs:begin -->", "<!-- runs:end -->"
+PRETRAINING_BEGIN = "<!-- pretraining:begin -->"
+PRETRAINING_END = "<!-- pretraining:end -->"
+
+
+def _machine():
+  return f"{platform.machine()}, {os.cpu_count()} cores"
+
+
+def _read(path):
+  with open(path, encoding="utf-8") as stream:
+    return json.load(stream)
 
 
 def _record():
-  with open(FLAGS.scores, encoding="utf-8") as stream:
-    scores = json.load(stream)
+  scores = _read(FLAGS.scores)
   with open(os.path.join(FLAGS.model_dir, "metrics.jsonl")) as stream:
     epochs = [json.loads(line) for line in stream]
   with open(os.path.join(FLAGS.model_dir, "best.json")) as stream:
@@ -45,7 +63,7 @@ def _record():
       "name": FLAGS.name, "command": FLAGS.command, "split": FLAGS.split,
       "wall_seconds": FLAGS.wall_seconds, "epochs_run": len(epochs),
       "best_epoch": best["epoch"], "best_dev_f1": best["dev_f1"],
-      "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+      "machine": _machine(),
       "scores": {k: scores[k] for k in ("precision", "recall", "f1",
                                         "macro_f1", "sentences")},
       "per_type_f1": {k: v["f1"] for k, v in scores["per_type"].items()},
@@ -69,24 +87,73 @@ def render(records):
   return "\n".join(lines)
 
 
+def _pretraining_record():
+  summary = _read(os.path.join(FLAGS.pretraining_dir, "pretraining.json"))
+  run = _read(os.path.join(FLAGS.pretraining_dir, "run.json"))
+  return {
+      "name": FLAGS.name, "command": FLAGS.command,
+      "bert_config": run["bert_config"],
+      **{k: run["flags"][k] for k in ("masking", "dropout", "batch_size",
+                                      "max_seq_len", "learning_rate")},
+      **{k: summary[k] for k in ("steps", "sentences", "characters",
+                                 "removed_as_dev_or_test", "final_loss",
+                                 "final_masked_accuracy", "wall_seconds")},
+      "machine": _machine(),
+  }
+
+
+def render_pretraining(records):
+  lines = ["| run | encoder | masking | dropout | steps × rows × tokens | "
+           "sentences (dev/test removed) | MLM loss | masked-token accuracy | "
+           "wall time | machine |", "|" + "---|" * 10]
+  for r in records:
+    c = r["bert_config"]
+    lines.append(
+        f"| {r['name']} | {c['num_hidden_layers']} layers, hidden "
+        f"{c['hidden_size']} | {r['masking']} | {r['dropout']:g} | "
+        f"{r['steps']} × {r['batch_size']} × {r['max_seq_len']} | "
+        f"{r['sentences']} ({r['removed_as_dev_or_test']}) | "
+        f"{r['final_loss']:.3f} | {100 * r['final_masked_accuracy']:.1f}% | "
+        f"{r['wall_seconds'] / 60:.1f} min | {r['machine']} |")
+  lines.append("")
+  for r in records:
+    lines.append(f"- {r['name']}: `{r['command']}`")
+  return "\n".join(lines)
+
+
+def records_in(folder):
+  """The records of ``folder``'s JSON files, sorted by file name."""
+  return [_read(path)
+          for path in sorted(glob.glob(os.path.join(folder, "*.json")))]
+
+
+def replace_block(text, begin, end, body):
+  """``text`` with what lies between the markers ``begin`` and ``end``
+  replaced by ``body``."""
+  head, rest = text.split(begin)
+  _, tail = rest.split(end)
+  return head + begin + "\n" + body + "\n" + end + tail
+
+
 def main(argv):
   del argv
   folder = os.path.join(ROOT, "docs", "runs")
+  pretraining_folder = os.path.join(folder, "pretraining")
   if not FLAGS.render_only:
-    record = _record()
-    atomic_write_text(os.path.join(folder, f"{FLAGS.name}.json"),
+    if FLAGS.pretraining_dir:
+      target, record = pretraining_folder, _pretraining_record()
+    else:
+      target, record = folder, _record()
+    os.makedirs(target, exist_ok=True)
+    atomic_write_text(os.path.join(target, f"{FLAGS.name}.json"),
                       json.dumps(record, ensure_ascii=False, indent=1) + "\n")
-  records = []
-  for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
-    with open(path, encoding="utf-8") as stream:
-      records.append(json.load(stream))
   readme = os.path.join(ROOT, "README.md")
   with open(readme, encoding="utf-8") as stream:
     text = stream.read()
-  head, rest = text.split(BEGIN)
-  _, tail = rest.split(END)
-  atomic_write_text(readme, head + BEGIN + "\n" + render(records) + "\n" +
-                    END + tail)
+  text = replace_block(text, BEGIN, END, render(records_in(folder)))
+  text = replace_block(text, PRETRAINING_BEGIN, PRETRAINING_END,
+                       render_pretraining(records_in(pretraining_folder)))
+  atomic_write_text(readme, text)
 
 
 if __name__ == "__main__":

@@ -162,21 +162,22 @@ def test_readme_diagram_is_the_commands_output():
   assert block == result.stdout
 
 
-def test_readme_run_table_matches_the_records():
+def test_readme_run_tables_match_the_records():
   root = os.path.join(os.path.dirname(__file__), "..")
   sys.path.insert(0, os.path.join(root, "scripts"))
   import record_run  # pylint: disable=g-import-not-at-top
-  records = []
-  for name in sorted(os.listdir(os.path.join(root, "docs", "runs"))):
-    if name.endswith(".json"):
-      with open(os.path.join(root, "docs", "runs", name),
-                encoding="utf-8") as stream:
-        records.append(json.load(stream))
   with open(os.path.join(root, "README.md"), encoding="utf-8") as stream:
     text = stream.read()
-  block = text.split(record_run.BEGIN + "\n")[1].split(record_run.END)[0]
-  assert block.strip() == record_run.render(records).strip() if records \
-      else block.strip() == ""
+  folder = os.path.join(root, "docs", "runs")
+  for begin, end, render, records in (
+      (record_run.BEGIN, record_run.END, record_run.render,
+       record_run.records_in(folder)),
+      (record_run.PRETRAINING_BEGIN, record_run.PRETRAINING_END,
+       record_run.render_pretraining,
+       record_run.records_in(os.path.join(folder, "pretraining")))):
+    assert records, begin
+    block = text.split(begin + "\n")[1].split(end)[0]
+    assert block.strip() == render(records).strip()
 
 
 def test_readme_performance_section_is_the_benchmarks_output():

@@ -161,7 +161,7 @@ def test_pretrain_writes_a_bert_that_train_loads_and_resumes(
             "--max_sentences=200", "--bert_hidden_size=32",
             "--bert_num_layers=1", "--bert_num_heads=2",
             "--bert_intermediate_size=64", "--batch_size=8",
-            "--checkpoint_every=2", "--max_seq_len=64"]
+            "--checkpoint_every=2", "--max_seq_len=64", "--dropout=0"]
   first = _pretrain(common + ["--train_steps=4"])
   assert first.returncode == 0, first.stderr[-3000:]
   assert "dev/test sentences removed" in first.stdout
@@ -173,6 +173,11 @@ def test_pretrain_writes_a_bert_that_train_loads_and_resumes(
   with open(os.path.join(out, "pretraining.json"), encoding="utf-8") as stream:
     summary = json.load(stream)
   assert summary["steps"] == 6 and summary["resumed_at"] == 4
+  # --dropout is for pretraining only: fine-tuning gets BERT's rates.
+  with open(os.path.join(out, "config.json"), encoding="utf-8") as stream:
+    written_config = json.load(stream)
+  assert written_config["hidden_dropout_prob"] == 0.1
+  assert written_config["attention_probs_dropout_prob"] == 0.1
 
   # The encoder that --bert_model=DIR loads is the one pretraining wrote.
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
@@ -202,6 +207,29 @@ def test_pretrain_writes_a_bert_that_train_loads_and_resumes(
   bigger = _pretrain(common + ["--train_steps=8", "--bert_hidden_size=64"])
   assert bigger.returncode == 2
   assert "hidden_size: 32 != 64" in bigger.stderr
+
+
+def test_pretraining_dropout_applies_while_training_only(bert_vocab_path,
+                                                         tmp_path):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from bert_mtl_ner.layers import bert_encoder  # pylint: disable=g-import-not-at-top
+  from bert_mtl_ner.pretraining import mlm  # pylint: disable=g-import-not-at-top
+  config = bert_encoder.tiny_bert_config(50, hidden_size=16, intermediate_size=32)
+  ids = tf.constant([[1, 5, 7, 2]], tf.int32)
+
+  def two_training_passes(model):
+    return [model.bert(input_ids=ids, attention_mask=tf.ones_like(ids),
+                       training=True)[0].numpy() for _ in range(2)]
+
+  first, second = two_training_passes(mlm.build_model(config, dropout=0.0))
+  np.testing.assert_array_equal(first, second)
+  first, second = two_training_passes(mlm.build_model(config))
+  assert not np.allclose(first, second)
+
+  model = mlm.build_model(config, dropout=0.0)
+  mlm.export(model, bert_vocab_path, str(tmp_path), {})
+  with open(tmp_path / "config.json", encoding="utf-8") as stream:
+    assert json.load(stream)["hidden_dropout_prob"] == 0.1
 
 
 def test_pretrain_needs_a_vocabulary(tmp_path):

@@ -48,6 +48,10 @@ class PretrainRun:
   bert_num_heads: int = config_flags.field(4, help="Random init: attention heads.")
   bert_intermediate_size: int = config_flags.field(
       1024, help="Random init: FFN size.")
+  dropout: float = config_flags.field(
+      0.1, help="Hidden and attention dropout while pretraining (0 suits a "
+                "small model that underfits); the written config.json keeps "
+                "the encoder's own rates (BERT's 0.1) for fine-tuning.")
   # Optimization.
   train_steps: int = config_flags.field(1000, help="Optimizer steps.")
   batch_size: int = config_flags.field(64, help="Rows per step.")

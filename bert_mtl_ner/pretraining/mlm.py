@@ -38,21 +38,39 @@ from bert_mtl_ner.training.trainer import random_generators
 HF_FILES = ("config.json", "tf_model.h5", "vocab.txt")
 
 
+_DROPOUTS = ("hidden_dropout_prob", "attention_probs_dropout_prob")
+
+
 def build_model(bert_config: Optional[Dict] = None,
-                init_checkpoint: Optional[str] = None, from_pt: bool = False):
+                init_checkpoint: Optional[str] = None, from_pt: bool = False,
+                dropout: Optional[float] = None):
   """A ``TFBertForMaskedLM``, random from ``bert_config`` or loaded.
 
   Args:
     bert_config: a ``BertConfig`` as a dict (random init).
     init_checkpoint: a Hugging Face BERT directory to continue from.
     from_pt: its weights are ``pytorch_model.bin`` (see ``resolve_bert``).
+    dropout: hidden and attention dropout while training (default: the
+      config's); ``export`` writes the config's own rates back.
+
+  Returns:
+    The built model.
   """
   from transformers import BertConfig, TFBertForMaskedLM  # pylint: disable=g-import-not-at-top
   if init_checkpoint:
-    model = bert_encoder.from_pretrained(TFBertForMaskedLM, init_checkpoint,
-                                         from_pt=from_pt)
+    config = BertConfig.from_pretrained(init_checkpoint)
   else:
-    model = TFBertForMaskedLM(BertConfig(**bert_config))
+    config = BertConfig(**bert_config)
+  finetune_rates = {name: getattr(config, name) for name in _DROPOUTS}
+  if dropout is not None:
+    for name in _DROPOUTS:
+      setattr(config, name, dropout)
+  if init_checkpoint:
+    model = bert_encoder.from_pretrained(TFBertForMaskedLM, init_checkpoint,
+                                         config=config, from_pt=from_pt)
+  else:
+    model = TFBertForMaskedLM(config)
+  model.finetune_dropout = finetune_rates
   dummy = tf.constant([[1, 2]], tf.int32)
   model(input_ids=dummy, attention_mask=tf.ones_like(dummy))  # builds weights
   return model
@@ -209,8 +227,13 @@ class MlmTrainer:
 def export(model, vocab_file: str, output_dir: str, summary: Dict) -> None:
   """Writes the Hugging Face files into ``output_dir``, each replaced in one
   step (a reader sees the old file or the new one), then ``pretraining.json``.
+
+  The config keeps the dropout rates the model was built with before any
+  pretraining-only ``dropout`` (see ``build_model``).
   """
   staging = staging_dir(os.path.join(output_dir, "tf_model.h5"))
+  for name, rate in getattr(model, "finetune_dropout", {}).items():
+    setattr(model.config, name, rate)
   try:
     model.save_pretrained(staging)
     shutil.copyfile(vocab_file, os.path.join(staging, "vocab.txt"))
