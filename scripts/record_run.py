@@ -70,21 +70,25 @@ def _record():
   }
 
 
+def _table(columns, rows, notes):
+  """A Markdown table, a blank line, then ``notes`` (one line each)."""
+  return "\n".join(["| " + " | ".join(columns) + " |",
+                    "|" + "---|" * len(columns),
+                    *("| " + " | ".join(row) + " |" for row in rows),
+                    "", *notes])
+
+
 def render(records):
-  lines = ["| run | scored on | P | R | F1 | macro F1 | best dev F1 (epoch) | "
-           "epochs | wall time | machine |", "|" + "---|" * 10]
-  for r in records:
-    s = r["scores"]
-    lines.append(
-        f"| {r['name']} | {r['split']} | {s['precision']:.2f} | "
-        f"{s['recall']:.2f} | {s['f1']:.2f} | {s['macro_f1']:.2f} | "
-        f"{r['best_dev_f1']:.2f} ({r['best_epoch']}) | {r['epochs_run']} | "
-        f"{r['wall_seconds'] / 60:.0f} min | {r['machine']} |")
-  lines.append("")
-  for r in records:
-    lines.append(f"- {r['name']}: `{r['command']}`; per-type F1 " + ", ".join(
-        f"{k} {v:.2f}" for k, v in sorted(r["per_type_f1"].items())))
-  return "\n".join(lines)
+  return _table(
+      ["run", "scored on", "P", "R", "F1", "macro F1", "best dev F1 (epoch)",
+       "epochs", "wall time", "machine"],
+      [[r["name"], r["split"], *(f"{r['scores'][k]:.2f}" for k in (
+          "precision", "recall", "f1", "macro_f1")),
+        f"{r['best_dev_f1']:.2f} ({r['best_epoch']})", str(r["epochs_run"]),
+        f"{r['wall_seconds'] / 60:.0f} min", r["machine"]] for r in records],
+      [f"- {r['name']}: `{r['command']}`; per-type F1 " + ", ".join(
+          f"{k} {v:.2f}" for k, v in sorted(r["per_type_f1"].items()))
+       for r in records])
 
 
 def _pretraining_record():
@@ -103,22 +107,18 @@ def _pretraining_record():
 
 
 def render_pretraining(records):
-  lines = ["| run | encoder | masking | dropout | steps × rows × tokens | "
-           "sentences (dev/test removed) | MLM loss | masked-token accuracy | "
-           "wall time | machine |", "|" + "---|" * 10]
-  for r in records:
-    c = r["bert_config"]
-    lines.append(
-        f"| {r['name']} | {c['num_hidden_layers']} layers, hidden "
-        f"{c['hidden_size']} | {r['masking']} | {r['dropout']:g} | "
-        f"{r['steps']} × {r['batch_size']} × {r['max_seq_len']} | "
-        f"{r['sentences']} ({r['removed_as_dev_or_test']}) | "
-        f"{r['final_loss']:.3f} | {100 * r['final_masked_accuracy']:.1f}% | "
-        f"{r['wall_seconds'] / 60:.1f} min | {r['machine']} |")
-  lines.append("")
-  for r in records:
-    lines.append(f"- {r['name']}: `{r['command']}`")
-  return "\n".join(lines)
+  return _table(
+      ["run", "encoder", "masking", "dropout", "steps × rows × tokens",
+       "sentences (dev/test removed)", "MLM loss", "masked-token accuracy",
+       "wall time", "machine"],
+      [[r["name"], f"{r['bert_config']['num_hidden_layers']} layers, hidden "
+        f"{r['bert_config']['hidden_size']}", r["masking"],
+        f"{r['dropout']:g}",
+        f"{r['steps']} × {r['batch_size']} × {r['max_seq_len']}",
+        f"{r['sentences']} ({r['removed_as_dev_or_test']})",
+        f"{r['final_loss']:.3f}", f"{100 * r['final_masked_accuracy']:.1f}%",
+        f"{r['wall_seconds'] / 60:.1f} min", r["machine"]] for r in records],
+      [f"- {r['name']}: `{r['command']}`" for r in records])
 
 
 def records_in(folder):
