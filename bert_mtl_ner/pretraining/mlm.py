@@ -57,19 +57,15 @@ def build_model(bert_config: Optional[Dict] = None,
     The built model.
   """
   from transformers import BertConfig, TFBertForMaskedLM  # pylint: disable=g-import-not-at-top
-  if init_checkpoint:
-    config = BertConfig.from_pretrained(init_checkpoint)
-  else:
-    config = BertConfig(**bert_config)
+  config = (BertConfig.from_pretrained(init_checkpoint) if init_checkpoint
+            else BertConfig(**bert_config))
   finetune_rates = {name: getattr(config, name) for name in _DROPOUTS}
   if dropout is not None:
     for name in _DROPOUTS:
       setattr(config, name, dropout)
-  if init_checkpoint:
-    model = bert_encoder.from_pretrained(TFBertForMaskedLM, init_checkpoint,
-                                         config=config, from_pt=from_pt)
-  else:
-    model = TFBertForMaskedLM(config)
+  model = (bert_encoder.from_pretrained(TFBertForMaskedLM, init_checkpoint,
+                                        config=config, from_pt=from_pt)
+           if init_checkpoint else TFBertForMaskedLM(config))
   model.finetune_dropout = finetune_rates
   dummy = tf.constant([[1, 2]], tf.int32)
   model(input_ids=dummy, attention_mask=tf.ones_like(dummy))  # builds weights
