@@ -4,6 +4,8 @@
 #
 #   ./run_experiments.sh                      # --preset=cpu: a 2-core CPU, small models
 #   ./run_experiments.sh --preset=smoke       # minutes; checks every table fills
+#   ./run_experiments.sh --preset=full --plan # the full corpora: runs, state, estimated hours
+#   ./run_experiments.sh --preset=full --budget_minutes=100   # what fits in 100 minutes
 #   ./run_experiments.sh --preset=paper --bert_model=/path/to/bert-base-chinese   # a GPU
 #
 # Any flag of `python -m bert_mtl_ner.train` passes through to every run
@@ -17,15 +19,22 @@ export BERT_MTL_NER_GRID_START="${BERT_MTL_NER_GRID_START:-$(date +%s)}"
 RESULTS=results
 ARGS=()
 HAVE_DATA_DIR=0
+HAVE_CACHE=0
 for arg in "$@"; do
   case "$arg" in
     --results_dir=*) RESULTS="${arg#--results_dir=}" ;;
     --data_dir=*) HAVE_DATA_DIR=1; ARGS+=("$arg") ;;
+    --pretrain_cache=*) HAVE_CACHE=1; ARGS+=("$arg") ;;
     *) ARGS+=("$arg") ;;
   esac
 done
 if [ "$HAVE_DATA_DIR" = 0 ] && [ -z "${BERT_MTL_NER_DATA:-}" ] && [ -d "$ROOT/../shared/data" ]; then
   ARGS+=("--data_dir=$ROOT/../shared/data")
+fi
+# The encoder every machine fine-tunes (same flagfile, same bytes) when
+# ../shared has it; a missing one is pretrained into results/pretrained.
+if [ "$HAVE_CACHE" = 0 ] && [ -d "$ROOT/../shared/pretrained" ]; then
+  ARGS+=("--pretrain_cache=$ROOT/../shared/pretrained,$RESULTS/pretrained")
 fi
 DATA_ARGS=()
 for arg in "${ARGS[@]}"; do
@@ -39,6 +48,9 @@ write_atomically() {
   "$@" > "$out.tmp" && mv "$out.tmp" "$out"
 }
 
+for arg in "${ARGS[@]}"; do  # the plan reads no corpus and trains nothing
+  [ "$arg" = "--plan" ] && exec "$PY" -m bert_mtl_ner.experiments --results_dir="$RESULTS" "${ARGS[@]}"
+done
 write_atomically "$RESULTS/data_stats.json" "$PY" -m bert_mtl_ner.data --action=stats --format=json "${DATA_ARGS[@]}"
 write_atomically "$RESULTS/overlap.json" "$PY" -m bert_mtl_ner.data --action=overlap --format=json "${DATA_ARGS[@]}"
 exec "$PY" -m bert_mtl_ner.experiments --results_dir="$RESULTS" "${ARGS[@]}"

@@ -2,8 +2,9 @@
 
 from typing import Dict, List, Sequence, Tuple
 
+import numpy as np
 from seqeval.metrics import classification_report
-from seqeval.scheme import IOB2
+from seqeval.scheme import IOB2, Entities
 
 from bert_mtl_ner import tokenization
 from bert_mtl_ner.data.records import Sentence
@@ -46,6 +47,30 @@ def score(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]
           "macro_precision": macro["precision"],
           "macro_recall": macro["recall"], "macro_f1": macro["f1"],
           "per_type": per_type}
+
+
+def sentence_counts(gold: Sequence[Sequence[str]],
+                    pred: Sequence[Sequence[str]],
+                    types: Sequence[str]) -> np.ndarray:
+  """Per sentence and entity type: (correct, predicted, gold) entity counts,
+  with entities as ``score`` reads them (seqeval strict IOB2).
+
+  Summed over sentences they give ``score``'s precision, recall and F1; summed
+  over a resample of sentences, those of the resample (``significance``).
+
+  Returns:
+    int array ``[len(gold), len(types), 3]``.
+  """
+  index = {t: i for i, t in enumerate(types)}
+  counts = np.zeros((len(gold), len(types), 3), np.int64)
+  gold_entities = Entities([list(g) for g in gold], IOB2).entities
+  pred_entities = Entities([list(p) for p in pred], IOB2).entities
+  for row, (g, p) in enumerate(zip(gold_entities, pred_entities)):
+    g, p = {e.to_tuple() for e in g}, {e.to_tuple() for e in p}
+    for column, entities in ((0, g & p), (1, p), (2, g)):
+      for entity in entities:
+        counts[row, index[entity[1]], column] += 1
+  return counts
 
 
 def format_scores(scores: Dict, title: str = "") -> str:

@@ -8,6 +8,7 @@ import sys
 
 from bert_mtl_ner.experiments import grid as grid_lib
 from bert_mtl_ner.experiments import pretrained
+from bert_mtl_ner.experiments import records
 from bert_mtl_ner.experiments import report as report_lib
 from bert_mtl_ner.experiments import workers
 
@@ -188,3 +189,59 @@ def test_readme_performance_section_is_the_benchmarks_output():
     readme = stream.read()
   body = render_performance.section(os.path.join(root, "docs", "bench"))
   assert render_performance.render(readme, body) == readme
+
+
+def test_committed_records_persist_runs_and_refuse_stale_ones(data_dir,
+                                                              tmp_path):
+  records_dir = tmp_path / "records"
+  command = [sys.executable, "-m", "bert_mtl_ner.experiments",
+             "--preset=smoke", f"--results_dir={tmp_path / 'results'}",
+             f"--record_dir={records_dir}", f"--data_dir={data_dir}",
+             "--seeds=1", "--pretrain=", "--cells=^msra/bilstm_crf$",
+             "--train_limit=24", "--jobs=1"]
+  first = subprocess.run(command, capture_output=True, text=True, timeout=600)
+  assert first.returncode == 0, first.stderr[-3000:]
+  assert "msra/bilstm_crf seed 1" in first.stdout
+  path = records_dir / "runs" / "msra" / "bilstm_crf" / "seed1.json"
+  text = path.read_text(encoding="utf-8")
+  assert str(tmp_path) not in text and data_dir not in text  # no local paths
+  record = json.loads(text)
+  assert record["identity"]["train_limit"] == 24
+  assert record["identity"]["encoder_sha256"] is None  # no BERT in this model
+  assert record["code_version"]
+  counts = records.unpack_counts(record["sentence_counts"]["msra_test"])
+  assert counts.shape == (48, 3, 3)
+  # The counts give the recorded scores.
+  tp, predicted, gold = counts.sum(axis=(0, 1))
+  f1 = 200 * tp / (predicted + gold) if predicted + gold else 0.0
+  assert abs(f1 - record["scores"]["msra_test"]["f1"]) < 1e-6
+  for name in ("REPORT.md", "summary.json"):
+    written = (records_dir / name).read_text(encoding="utf-8")
+    assert not re.search(r'[\s=`"(]/[a-z]', written), name  # no absolute path
+
+  # A fresh machine (no results folder) with the record: nothing is trained.
+  fresh = command[:4] + [f"--results_dir={tmp_path / 'elsewhere'}"] + \
+      command[5:]
+  again = subprocess.run(fresh, capture_output=True, text=True, timeout=600)
+  assert again.returncode == 0, again.stderr[-3000:]
+  assert "seed 1" not in again.stdout
+  assert not (tmp_path / "elsewhere" / "runs").exists()
+  plan = subprocess.run(fresh + ["--plan"], capture_output=True, text=True,
+                        timeout=300)
+  assert plan.returncode == 0, plan.stderr[-3000:]
+  assert re.search(r"msra/bilstm_crf\s+1 recorded", plan.stdout)
+
+  # Other flags make the record stale: refused with the difference named...
+  changed = fresh + ["--lstm_units=8"]
+  refused = subprocess.run(changed, capture_output=True, text=True,
+                           timeout=600)
+  assert refused.returncode != 0
+  assert "lstm_units: 16 -> 8" in refused.stderr
+  assert "--rerun_stale" in refused.stderr
+  assert json.loads(path.read_text(encoding="utf-8")) == record
+  # ... or trained again with --rerun_stale.
+  rerun = subprocess.run(changed + ["--rerun_stale"], capture_output=True,
+                         text=True, timeout=600)
+  assert rerun.returncode == 0, rerun.stderr[-3000:]
+  assert json.loads(path.read_text(encoding="utf-8"))["identity"][
+      "lstm_units"] == 8

@@ -79,6 +79,22 @@ def test_task_order_covers_the_main_task_once_in_expectation():
                                                                       0, 1, 2]
 
 
+def test_aux_ratio_caps_the_other_tasks_batches():
+  from bert_mtl_ner.training import trainer  # pylint: disable=g-import-not-at-top
+  # CLUENER2020-like: the auxiliary corpora are 6x the main one.
+  sizes = [100, 400, 200]
+  np.testing.assert_allclose(
+      trainer.task_probabilities(sizes, "proportional", aux_ratio=1.0),
+      [0.5, 0.5 * 2 / 3, 0.5 / 3])
+  assert len(trainer.task_order(sizes, "proportional", 2.0, 30, 1)) == 210
+  assert len(trainer.task_order(sizes, "proportional", 2.0, 30, 1,
+                                aux_ratio=1.0)) == 60
+  # A cap above what the schedule gives changes nothing.
+  np.testing.assert_allclose(
+      trainer.task_probabilities([300, 100], "proportional", aux_ratio=1.0),
+      [0.75, 0.25])
+
+
 def test_a_task_step_leaves_other_heads_untouched(tmp_path):
   from bert_mtl_ner.data.records import Sentence  # pylint: disable=g-import-not-at-top
   from bert_mtl_ner.data import pipeline  # pylint: disable=g-import-not-at-top

@@ -3,11 +3,16 @@ r"""Runs the experiment grid and writes ``results/REPORT.md`` (run_experiments.s
   python -m bert_mtl_ner.experiments --preset=cpu
   python -m bert_mtl_ner.experiments --preset=smoke --results_dir=/tmp/r --seeds=1
   python -m bert_mtl_ner.experiments --preset=paper --bert_model=/models/bert-base-chinese
+  python -m bert_mtl_ner.experiments --preset=full --plan
+  python -m bert_mtl_ner.experiments --preset=full --budget_minutes=100
 
 Every flag of ``bert_mtl_ner.train`` passes through to every run and overrides
 the preset (except what defines a cell: model, dataset, auxiliary tasks,
 unlabeled data, attention and weighting switches, seed, model_dir). Finished runs
-are kept: running the same command again resumes the grid.
+are kept: running the same command again resumes the grid. A preset with a
+record folder (full: ``docs/results/full``) also keeps every finished run there
+as a small committed record and writes its report there; ``--plan`` lists the
+runs, their state and estimated time without training anything.
 """
 
 import dataclasses
@@ -24,9 +29,12 @@ from absl import logging
 
 from bert_mtl_ner import cli
 from bert_mtl_ner import config_flags
+from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.experiments import grid as grid_lib
+from bert_mtl_ner.experiments import plan as plan_lib
 from bert_mtl_ner.experiments import presets as presets_lib
 from bert_mtl_ner.experiments import pretrained
+from bert_mtl_ner.experiments import records
 from bert_mtl_ner.experiments import report as report_lib
 from bert_mtl_ner.experiments import runner
 from bert_mtl_ner.experiments import workers
@@ -48,13 +56,35 @@ flags.DEFINE_string("pretrain", None, "A bert_mtl_ner.pretrain flagfile whose "
                     "empty: the preset's random-init BERT. --bert_model=DIR "
                     "skips it.")
 flags.DEFINE_string("pretrain_cache", None, "Where pretrained encoders are "
-                    "cached (default: RESULTS_DIR/pretrained).")
+                    "cached (default: RESULTS_DIR/pretrained); several, "
+                    "comma-separated, are looked up in order and a missing "
+                    "encoder is pretrained into the last "
+                    "(run_experiments.sh puts ../shared/pretrained first).")
+flags.DEFINE_string("record_dir", None, "Where finished runs are kept as "
+                    "committed records and the report is written (default: "
+                    "the preset's, full: docs/results/full; relative to the "
+                    "repository).")
+flags.DEFINE_bool("plan", False, "Print every run, its state and estimated "
+                  "time, and the total; train nothing.")
+flags.DEFINE_bool("rerun_stale", False, "Train again the runs whose committed "
+                  "record was made with other flags or another encoder "
+                  "(default: refuse them).")
+flags.DEFINE_float("budget_minutes", 0, "Start no run whose estimate would end "
+                   "it more than this many minutes after the grid started "
+                   "(0: no limit); what is left runs next time.")
 flags.DEFINE_bool("worker", False, "Internal: run claimed runs, no report.")
 FLAGS = flags.FLAGS
 
 CELL_FIELDS = ("model", "dataset", "aux_tasks", "unlabeled", "use_attention",
                "similarity_weights", "seed", "model_dir", "train_file",
                "dev_file")
+
+
+def locked_fields():
+  """TrainRun fields given on the command line (no preset value overrides
+  them)."""
+  return tuple(f.name for f in dataclasses.fields(TrainRun)
+               if FLAGS[f.name].present)
 
 
 def base_run(preset: presets_lib.Preset) -> TrainRun:
@@ -65,6 +95,27 @@ def base_run(preset: presets_lib.Preset) -> TrainRun:
     if FLAGS[name].present:
       logging.warning("--%s is set per cell by the grid; ignored", name)
   return config_flags.from_flags(TrainRun, **overrides)
+
+
+def with_record_dir(preset: presets_lib.Preset) -> presets_lib.Preset:
+  """``preset`` with ``--record_dir`` (relative paths from the repository)."""
+  folder = FLAGS.record_dir if FLAGS.record_dir is not None else \
+      preset.record_dir
+  if folder and not os.path.isabs(folder):
+    folder = os.path.join(pretrained.REPO_ROOT, folder)
+  return dataclasses.replace(preset, record_dir=folder or None)
+
+
+def relative_command(argv) -> str:
+  """The command line with this machine's absolute paths made relative to the
+  repository."""
+  parts = []
+  for arg in argv:
+    name, sep, value = arg.partition("=")
+    if sep and os.path.isabs(value):
+      value = os.path.relpath(value, pretrained.REPO_ROOT)
+    parts.append(name + sep + value)
+  return "python -m bert_mtl_ner.experiments " + " ".join(parts)
 
 
 def pretraining_flagfile(preset: presets_lib.Preset) -> Optional[str]:
@@ -100,57 +151,132 @@ def hardware() -> str:
           f"TensorFlow {tf.__version__}").replace("  ", " ")
 
 
-def run_grid(base: TrainRun, cells, seeds, preset: presets_lib.Preset,
-             claim: bool) -> None:
-  """Trains and scores every (cell, seed) without a result; with ``claim``
-  only those this process claims first (see ``workers``)."""
-  total = len(cells) * len(seeds)
-  for i, (cell, seed) in enumerate(((c, s) for c in cells for s in seeds), 1):
-    folder = runner.run_path(FLAGS.results_dir, cell, seed)
-    if claim and (runner.finished(folder) or not workers.claim(folder)):
-      continue
-    print(f"[{i}/{total}] {cell.name} seed {seed}", flush=True)
-    runner.run_cell(base, cell, seed, preset, FLAGS.results_dir)
+class Grid:
+  """The planned runs of one invocation (re-planned after every run, since
+  the best single-task BERT row is known only once its first seed ran)."""
+
+  def __init__(self, preset, cells, seeds, base, encoder_sha, start):
+    self.preset, self.cells, self.seeds = preset, cells, seeds
+    self.base, self.encoder_sha, self.start = base, encoder_sha, start
+    self.locked = locked_fields()
+    self.throughput = plan_lib.load_throughput(preset.record_dir)
+
+  def plan(self):
+    runs = plan_lib.build_plan(self.cells, self.preset, self.base, self.seeds,
+                               self.locked, self.encoder_sha,
+                               FLAGS.results_dir)
+    how = plan_lib.add_estimates(runs, self.throughput)
+    return runs, how
+
+  def check_stale(self, runs) -> None:
+    stale = [(records.record_path(self.preset.record_dir, r.cell.dataset,
+                                  r.cell.variant, r.seed), r.stale)
+             for r in runs if r.state == "stale"]
+    if stale and not FLAGS.rerun_stale:
+      raise UsageError(records.stale_message(stale))
+
+  def fits(self, run) -> bool:
+    """The run can end within ``--budget_minutes``."""
+    if not FLAGS.budget_minutes:
+      return True
+    left = self.start + 60 * FLAGS.budget_minutes - time.time()
+    return (run.estimate_seconds or 0) <= left
+
+  def run(self, claim: bool) -> None:
+    """Trains and scores every planned run without a result; with ``claim``
+    only those this process claims first (see ``workers``)."""
+    version = records.code_version(str(pretrained.REPO_ROOT))
+    skipped = set()
+    while True:
+      runs, _ = self.plan()
+      todo = [r for r in runs if (r.state in ("todo", "stale") or (
+          r.state == "done" and self.preset.record_dir))
+              and (r.cell.name, r.seed) not in skipped]
+      if not todo:
+        return
+      r = todo[0]
+      skipped.add((r.cell.name, r.seed))
+      folder = runner.run_path(FLAGS.results_dir, r.cell, r.seed)
+      if r.state == "done":  # finished here, not yet recorded: record it
+        runner.run_cell(self.base, r.cell, r.seed, self.preset,
+                        FLAGS.results_dir, self.locked, self.encoder_sha)
+        continue
+      if not self.fits(r):
+        print(f"skip {r.cell.name} seed {r.seed}: its estimate "
+              f"({r.estimate_seconds / 60:.0f} min) passes --budget_minutes",
+              flush=True)
+        continue
+      if claim and not workers.claim(folder):
+        continue
+      done = sum(1 for x in runs if x.finished)
+      print(f"[{done + 1}/{len(runs)}] {r.cell.name} seed {r.seed}",
+            flush=True)
+      runner.run_cell(self.base, r.cell, r.seed, self.preset,
+                      FLAGS.results_dir, self.locked, self.encoder_sha,
+                      FLAGS.rerun_stale, version)
 
 
 def main(argv) -> None:
   del argv
-  preset = presets_lib.get_preset(FLAGS.preset)
+  preset = with_record_dir(presets_lib.get_preset(FLAGS.preset))
   seeds = [int(s) for s in FLAGS.seeds] or list(preset.seeds)
   flagfile = pretraining_flagfile(preset)
-  cells = [c for c in grid_lib.build_grid(random_init_rows=bool(flagfile))
+  cells = [c for c in grid_lib.build_grid(random_init_rows=bool(flagfile),
+                                          extra=preset.extra_cells)
            if re.search(FLAGS.cells or "", c.name)]
   base = base_run(preset)
   # run_experiments.sh sets the start before its data checks.
   start = float(os.environ.get("BERT_MTL_NER_GRID_START") or time.time())
   started = datetime.datetime.fromtimestamp(start, datetime.timezone.utc)
   jobs = FLAGS.jobs or preset.jobs
-  # Workers find the encoder in the cache that the main process filled.
-  base, encoder = with_encoder(base, flagfile)
-  if FLAGS.worker:
-    run_grid(base, cells, seeds, preset, claim=True)
+  if FLAGS.plan and flagfile:
+    # The plan pretrains nothing: the cached encoder if there is one.
+    cache = FLAGS.pretrain_cache or os.path.join(FLAGS.results_dir,
+                                                 "pretrained")
+    folder = pretrained.find(flagfile, cache)
+    base, encoder = dataclasses.replace(base, bert_model=folder), None
+  else:
+    # Workers find the encoder in the cache that the main process filled.
+    base, encoder = with_encoder(base, flagfile)
+  encoder_sha = records.encoder_sha256(base.bert_model)
+  grid = Grid(preset, cells, seeds, base, encoder_sha, start)
+  if FLAGS.plan:
+    runs, how = grid.plan()
+    print(plan_lib.format_plan(runs, how, jobs))
+    if encoder_sha is None and flagfile:
+      print(f"(no cached encoder at {base.bert_model}: the first grid "
+            "invocation pretrains it, about 50 minutes on a 2-core CPU)")
     return
+  if FLAGS.worker:
+    grid.run(claim=True)
+    return
+  grid.check_stale(grid.plan()[0])
   if jobs > 1:
     workers.clear_claims(FLAGS.results_dir)
     workers.run_workers(sys.argv[1:], jobs)
   else:
-    run_grid(base, cells, seeds, preset, claim=False)
-  results = [r for r in report_lib.load_results(FLAGS.results_dir)
-             if r["preset"] == preset.name]
+    grid.run(claim=False)
+  runs, how = grid.plan()
   meta = {"preset": preset.name, "description": preset.description,
-          "command": "python -m bert_mtl_ner.experiments " +
-                     " ".join(sys.argv[1:]),
+          "command": relative_command(sys.argv[1:]),
           "hardware": hardware(), "jobs": jobs,
           "started": started.strftime("%Y-%m-%d %H:%M UTC"),
           "wall_seconds": time.time() - start}
   if encoder:
-    meta["pretraining"] = encoder
-  write_json(os.path.join(FLAGS.results_dir, "summary.json"),
-             {"meta": meta, "runs": [
-                 {k: r[k] for k in ("cell", "seed", "scores", "best",
-                                    "wall_seconds")} for r in results]})
-  path = os.path.join(FLAGS.results_dir, "REPORT.md")
-  atomic_write_text(path, report_lib.build_report(results, meta))
+    meta["pretraining"] = dict(encoder, tf_model_sha256=encoder_sha)
+  out = preset.record_dir or FLAGS.results_dir
+  write_report(out, runs, meta)
+
+
+def write_report(folder: str, runs, meta) -> None:
+  """``summary.json`` and ``REPORT.md`` of the finished runs of ``runs``, with
+  the unfinished ones marked missing."""
+  results = [r.result for r in runs if r.finished]
+  missing = [(r.cell.name, r.seed) for r in runs if not r.finished]
+  write_json(os.path.join(folder, "summary.json"), report_lib.summary(
+      results, meta, missing))
+  path = os.path.join(folder, "REPORT.md")
+  atomic_write_text(path, report_lib.build_report(results, meta, missing))
   print(f"wrote {path}")
 
 

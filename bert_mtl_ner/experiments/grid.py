@@ -13,7 +13,7 @@ is unlabeled), as in the paper.
 """
 
 import dataclasses
-from typing import Dict, Tuple
+from typing import Dict, Sequence, Tuple
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,12 +92,30 @@ RANDOM_INIT = ("bert_bilstm_crf_random", "BERT-BiLSTM-CRF (random init)",
                (("model", "bert_bilstm_crf"), ("bert_random_init", True)))
 
 
-def build_grid(random_init_rows: bool = True) -> Tuple[Cell, ...]:
+def _mtl_overrides(dataset: str, changes=()) -> Tuple[Tuple[str, object], ...]:
+  merged = dict((("model", "mtl"),) + MTL_SETUPS[dataset])
+  merged.update(changes)
+  return tuple(merged.items())
+
+
+# Cells a preset may add (``Preset.extra_cells``): the People's Daily
+# multi-task model with every auxiliary batch of an epoch (proportional
+# sampling, no ``aux_ratio`` cap), to measure what the cap costs.
+EXTRA_CELLS = {
+    "mtl_uncapped": Cell("peoples_daily", "mtl_uncapped",
+                         "MTL (+MSRA), no cap on auxiliary batches",
+                         _mtl_overrides("peoples_daily", (("aux_ratio", 0.0),))),
+}
+
+
+def build_grid(random_init_rows: bool = True,
+               extra: Sequence[str] = ()) -> Tuple[Cell, ...]:
   """Every cell, in report order.
 
   Args:
     random_init_rows: include BERT-BiLSTM-CRF with random init next to the
       pretrained one (a grid whose encoder is random init anyway leaves it out).
+    extra: names of ``EXTRA_CELLS`` to add.
   """
   cells = []
   for dataset in SCORINGS:
@@ -105,12 +123,13 @@ def build_grid(random_init_rows: bool = True) -> Tuple[Cell, ...]:
       cells.append(Cell(dataset, model, label, (("model", model),)))
     if random_init_rows:
       cells.append(Cell(dataset, *RANDOM_INIT))
-    mtl = (("model", "mtl"),) + MTL_SETUPS[dataset]
-    cells.append(Cell(dataset, "mtl", _mtl_label(dataset), mtl))
+    cells.append(Cell(dataset, "mtl", _mtl_label(dataset),
+                      _mtl_overrides(dataset)))
+    cells += [c for name, c in EXTRA_CELLS.items()
+              if name in extra and c.dataset == dataset]
   for variant, label, changes in ABLATIONS:
-    merged = dict((("model", "mtl"),) + MTL_SETUPS["cluener"])
-    merged.update(changes)
-    cells.append(Cell("cluener", variant, label, tuple(merged.items())))
+    cells.append(Cell("cluener", variant, label,
+                      _mtl_overrides("cluener", changes)))
   return tuple(cells)
 
 

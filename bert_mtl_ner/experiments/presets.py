@@ -7,15 +7,23 @@
   (2 layers, hidden 128), training and evaluation subsets and 3 epochs, sized
   to finish within an hour on a 2-core CPU with two single-threaded workers;
   every table header says so.
+* ``full``: every corpus whole on this CPU: the encoder of
+  ``configs/pretrain_cpu.cfg`` (BERT-Tiny sized) with the random-init rows
+  beside it, each model at settings that converge (early stopping on dev), 3
+  seeds for the rows the paper's claims rest on and 1 for the others. Each
+  finished run is also kept as a small record under ``docs/results/full/runs``
+  that is committed, so the grid accumulates across machines and sessions.
 * ``paper``: bert-base-chinese and the paper's Table 3 settings on the full
   corpora, for a GPU (give ``--bert_model=DIR`` offline).
 
-A preset is ``TrainRun`` overrides plus the seeds and the evaluation subset; any
-flag given on the command line overrides the preset.
+A preset is ``TrainRun`` overrides (for every cell, then per cell by pattern)
+plus the seeds and the evaluation subset; any flag given on the command line
+overrides the preset.
 """
 
 import dataclasses
-from typing import Dict, Optional, Tuple
+import re
+from typing import Dict, Optional, Sequence, Tuple
 
 from bert_mtl_ner.errors import UsageError
 
@@ -33,6 +41,17 @@ class Preset:
       once and cached, see ``pretrained``) the BERT rows use; the grid then also
       has the BERT-BiLSTM-CRF rows with random init. None: the overrides'
       ``bert_model``.
+    cell_overrides: (pattern, ``TrainRun`` fields) pairs applied in order to
+      the cells whose name (``dataset/variant``) the pattern matches, after
+      ``overrides`` and before the cell's own fields.
+    claim_seeds: the seeds of the rows the paper's claims rest on (None: every
+      row has ``seeds``): the cells matching ``claim_cells``, and on each
+      corpus the best of ``best_of`` by mean dev F1 of its first seed.
+    claim_cells: patterns of claim cells.
+    best_of: the single-task BERT variants whose best gets ``claim_seeds``.
+    extra_cells: variants of ``grid.EXTRA_CELLS`` this preset adds.
+    record_dir: where finished runs are kept as committed records (None: only
+      in the results folder).
   """
   name: str
   description: str
@@ -41,6 +60,23 @@ class Preset:
   overrides: Dict[str, object]
   jobs: int = 1
   pretrain: Optional[str] = None
+  cell_overrides: Tuple[Tuple[str, Dict[str, object]], ...] = ()
+  claim_seeds: Optional[Tuple[int, ...]] = None
+  claim_cells: Tuple[str, ...] = ()
+  best_of: Tuple[str, ...] = ()
+  extra_cells: Tuple[str, ...] = ()
+  record_dir: Optional[str] = None
+
+  def overrides_for(self, cell_name: str) -> Dict[str, object]:
+    """``cell_overrides`` of the patterns that match ``cell_name``, merged."""
+    merged = {}
+    for pattern, changes in self.cell_overrides:
+      if re.search(pattern, cell_name):
+        merged.update(changes)
+    return merged
+
+  def is_claim(self, cell_name: str) -> bool:
+    return any(re.search(p, cell_name) for p in self.claim_cells)
 
 
 _TINY_BERT = dict(bert_model="tiny", bert_hidden_size=32, bert_num_layers=1,
@@ -75,6 +111,42 @@ PRESETS = {
                        task_hidden_units=64, attention_heads=2,
                        learning_rate=3e-3, bert_learning_rate=1e-3,
                        patience=0, progress=False)),
+    "full": Preset(
+        "full", "full preset: every corpus whole (MSRA, People's Daily and "
+        "CLUENER2020 train; CLUENER2020's unlabeled test for the multi-task "
+        "model), whole evaluation splits, the BERT-Tiny-sized encoder "
+        "pretrained on a 2-core CPU (configs/pretrain_cpu.cfg) beside random "
+        "init, early stopping on dev",
+        seeds=(1,), claim_seeds=(1, 2, 3), eval_limit=0, jobs=2,
+        pretrain="configs/pretrain_cpu.cfg",
+        claim_cells=(r"/mtl$", r"^cluener/mtl_no_"),
+        best_of=("bert_crf", "bert_bilstm_crf"),
+        extra_cells=("mtl_uncapped",),
+        record_dir="docs/results/full",
+        # The size flags shape the random-init encoder of --pretrain= only.
+        overrides=dict(bert_model="tiny", bert_hidden_size=128,
+                       bert_num_layers=2, bert_num_heads=2,
+                       bert_intermediate_size=512, train_limit=0,
+                       dev_limit=0, unlabeled_limit=0, epochs=10, patience=3,
+                       batch_size=32, lstm_units=128, dropout=0.1,
+                       task_hidden_units=256, attention_heads=4,
+                       learning_rate=2e-3, bert_learning_rate=5e-4,
+                       warmup_ratio=0.1, progress=False),
+        cell_overrides=(
+            # CLUENER2020 is small and overfits at dropout 0.1
+            # (configs/cluener_bert_bilstm_crf_cpu.cfg).
+            (r"^cluener/", dict(lstm_units=256, dropout=0.3, epochs=12)),
+            # Auxiliary batches per epoch at most as many as the main task's:
+            # CLUENER2020's auxiliary corpora are 6x its own.
+            (r"/mtl", dict(aux_ratio=1.0)),
+            # The settings of the BiLSTM-CRF runs that reached 87.22 (MSRA
+            # test) and 70.61 (CLUENER2020 dev macro F1): docs/runs.
+            (r"/bilstm_crf$", dict(embedding_dim=128, lstm_units=256,
+                                   dropout=0.5, learning_rate=2e-3,
+                                   epochs=15, patience=4)),
+            (r"^cluener/bilstm_crf$", dict(embedding_dim=200, epochs=20,
+                                           patience=5)),
+        )),
     "paper": Preset(
         "paper", "paper preset: bert-base-chinese, the paper's Table 3 "
         "settings (Adam 1e-3, batch 32, up to 50 epochs, warmup 0.1, dropout "
@@ -86,6 +158,22 @@ PRESETS = {
                        max_seq_len=150, lstm_units=128, embedding_dim=128,
                        task_hidden_units=256, progress=False)),
 }
+
+
+def seeds_of(preset: Preset, cell_name: str, default: Sequence[int],
+             best: Sequence[str] = ()) -> Tuple[int, ...]:
+  """The seeds ``cell_name`` runs with.
+
+  Args:
+    preset: the preset.
+    cell_name: ``dataset/variant``.
+    default: the seeds of an ordinary row (the preset's, or ``--seeds``).
+    best: names of the cells that are the best of ``best_of`` on their corpus
+      (known once their first seed has run).
+  """
+  if preset.claim_seeds and (preset.is_claim(cell_name) or cell_name in best):
+    return tuple(preset.claim_seeds)
+  return tuple(default)
 
 
 def get_preset(name: str) -> Preset:

@@ -69,6 +69,15 @@ def summary(folder: str) -> Dict:
   return result
 
 
+def find(flagfile: str, cache_dirs: str) -> str:
+  """The folder of ``flagfile``'s encoder: the first complete one among the
+  comma-separated ``cache_dirs``, else where the last would hold it."""
+  flagfile = resolve_flagfile(flagfile)
+  folders = [os.path.abspath(cache_path(d, flagfile))
+             for d in cache_dirs.split(",") if d]
+  return next((f for f in folders if is_complete(f)), folders[-1])
+
+
 def ensure(flagfile: str, cache_dir: str,
            data_dir: Optional[str] = None) -> Tuple[str, bool]:
   """The cached encoder of ``flagfile``, pretrained first if it is missing.
@@ -76,7 +85,9 @@ def ensure(flagfile: str, cache_dir: str,
   Args:
     flagfile: a ``bert_mtl_ner.pretrain`` flagfile (its relative paths are read
       from the repository root, like the configs that ship with it).
-    cache_dir: where encoders are cached.
+    cache_dir: where encoders are cached; several, comma-separated, are looked
+      up in order (a shared read-only copy first, say) and a missing encoder is
+      pretrained into the last.
     data_dir: overrides the flagfile's ``--data_dir``.
 
   Returns:
@@ -88,7 +99,7 @@ def ensure(flagfile: str, cache_dir: str,
       on the console; running again resumes it).
   """
   flagfile = resolve_flagfile(flagfile)
-  folder = os.path.abspath(cache_path(cache_dir, flagfile))
+  folder = find(flagfile, cache_dir)
   if is_complete(folder):
     logging.info("pretrained encoder: reusing %s", folder)
     return folder, True

@@ -93,13 +93,25 @@ def _prf_table(cells, dataset: str, key: str, with_paper: bool) -> List[str]:
   return _table(header, rows)
 
 
-def build_report(results: Sequence[Dict], meta: Dict) -> str:
+def summary(results: Sequence[Dict], meta: Dict,
+            missing: Sequence[tuple] = ()) -> Dict:
+  """``summary.json``: the meta data, each run's scores, and the missing
+  runs."""
+  return {"meta": meta, "runs": [
+      {k: r[k] for k in ("cell", "seed", "scores", "best", "wall_seconds")}
+      for r in results], "missing": [
+          {"cell": cell, "seed": seed} for cell, seed in missing]}
+
+
+def build_report(results: Sequence[Dict], meta: Dict,
+                 missing: Sequence[tuple] = ()) -> str:
   """The markdown report of ``results`` (see the module docstring).
 
   Args:
-    results: the runs' ``result.json`` contents.
+    results: the runs' ``result.json`` contents (or committed records).
     meta: ``preset``, ``description``, ``command``, ``hardware``, ``started``,
       ``wall_seconds``.
+    missing: (cell name, seed) of planned runs without a result yet.
   """
   cells = _by_cell(results)
   tag = f"[{meta['preset']} preset]"

@@ -5,13 +5,18 @@ A run lives in ``RESULTS/runs/DATASET/VARIANT/seedN/``: the model directory
 ``result.json`` (the best epoch, the scores, the wall time). A run whose
 ``result.json`` exists is not run again, so an interrupted grid resumes where it
 stopped (and a half-trained model resumes from its last epoch).
+
+With a record folder (``records``) a finished run is also written there as a
+committed record, and a run whose record matches is not trained again on any
+machine.
 """
 
 import dataclasses
 import json
 import os
+import shutil
 import time
-from typing import Dict
+from typing import Dict, Optional, Sequence
 
 from absl import logging
 
@@ -19,6 +24,8 @@ from bert_mtl_ner import evaluation
 from bert_mtl_ner import inference
 from bert_mtl_ner import run_dir
 from bert_mtl_ner.data import overlap
+from bert_mtl_ner.errors import UsageError
+from bert_mtl_ner.experiments import records
 from bert_mtl_ner.experiments.grid import Cell
 from bert_mtl_ner.experiments.presets import Preset
 from bert_mtl_ner.keras import keras
@@ -35,10 +42,24 @@ def finished(folder: str) -> bool:
   return os.path.exists(os.path.join(folder, "result.json"))
 
 
-def cell_run(base: TrainRun, cell: Cell, seed: int, folder: str) -> TrainRun:
-  """The ``TrainRun`` of one cell and seed on top of ``base``."""
-  changes = {k: (list(v) if isinstance(v, tuple) else v)
-             for k, v in cell.overrides}
+def cell_run(base: TrainRun, cell: Cell, seed: int, folder: str,
+             preset: Optional[Preset] = None,
+             locked: Sequence[str] = ()) -> TrainRun:
+  """The ``TrainRun`` of one cell and seed on top of ``base``.
+
+  Args:
+    base: defaults < preset < command line.
+    cell: the cell; its own fields come last.
+    seed: the seed.
+    folder: the run's folder.
+    preset: its ``cell_overrides`` apply before the cell's fields.
+    locked: fields given on the command line, which ``cell_overrides`` leave
+      alone.
+  """
+  changes = {k: v for k, v in (preset.overrides_for(cell.name) if preset
+                               else {}).items() if k not in locked}
+  changes.update({k: (list(v) if isinstance(v, tuple) else v)
+                  for k, v in cell.overrides})
   changes.setdefault("aux_tasks", [])
   changes.setdefault("unlabeled", None)
   return dataclasses.replace(base, dataset=cell.dataset, seed=seed,
@@ -46,25 +67,59 @@ def cell_run(base: TrainRun, cell: Cell, seed: int, folder: str) -> TrainRun:
                              train_file=None, dev_file=None, **changes)
 
 
+def planned_identity(run: TrainRun, preset: Preset,
+                     encoder: Optional[str]) -> Dict:
+  """The identity (``records.identity``) of a planned run, with the preset's
+  evaluation subset."""
+  return dict(records.identity(dataclasses.asdict(run), encoder),
+              eval_limit=preset.eval_limit)
+
+
 def run_cell(base: TrainRun, cell: Cell, seed: int, preset: Preset,
-             results_dir: str) -> Dict:
+             results_dir: str, locked: Sequence[str] = (),
+             encoder: Optional[str] = None, rerun_stale: bool = False,
+             code_version: str = "unknown") -> Dict:
   """Trains and scores ``cell`` with ``seed`` unless its result exists.
 
+  With ``preset.record_dir`` a matching committed record is returned as it is,
+  a stale one is refused (or, with ``rerun_stale``, trained again), and a new
+  result is written as a record.
+
   Returns:
-    The content of the run's ``result.json``.
+    The content of the run's ``result.json`` (or of its record).
+
+  Raises:
+    UsageError: a stale record without ``rerun_stale``.
   """
   folder = run_path(results_dir, cell, seed)
   result_path = os.path.join(folder, "result.json")
+  run = cell_run(base, cell, seed, folder, preset, locked)
+  expected = planned_identity(run, preset, encoder)
+  record_file = None
+  if preset.record_dir:
+    record_file = records.record_path(preset.record_dir, cell.dataset,
+                                      cell.variant, seed)
+    recorded = records.load(record_file)
+    if recorded is not None:
+      diffs = records.differences(recorded["identity"], expected)
+      if not diffs:
+        return recorded
+      if not rerun_stale:
+        raise UsageError(records.stale_message([(record_file, diffs)]))
   if finished(folder):
     with open(result_path, encoding="utf-8") as stream:
-      return json.load(stream)
-  run = cell_run(base, cell, seed, folder)
+      result = json.load(stream)
+    if result.get("identity", expected) == expected:
+      return _keep(result, record_file)
+    logging.info("grid: %s seed %d was trained with other flags; again",
+                 cell.name, seed)
+    shutil.rmtree(folder)
   logging.info("grid: %s seed %d", cell.name, seed)
   start = time.time()
   best = run_lib.train(run)
   train_seconds = time.time() - start
   tagger = inference.Tagger.from_model_dir(run.model_dir, run.eval_batch_size)
-  scores = {}
+  scores, counts = {}, {}
   for scoring in cell.scorings:
     sentences, removed = overlap.read_deduplicated(
         scoring.dataset, scoring.split, list(
@@ -76,6 +131,9 @@ def run_cell(base: TrainRun, cell: Cell, seed: int, preset: Preset,
                            sentences, predictions)
     scores[scoring.key] = dict(result, sentences=len(sentences),
                                removed_as_duplicates=removed)
+    types = sorted(result["per_type"])
+    counts[scoring.key] = dict(records.pack_counts(evaluation.sentence_counts(
+        [s.tags for s in sentences], predictions, types)), types=types)
   config = run_dir.read_json(os.path.join(run.model_dir, "model_config.json"))
   bert = config.get("bert_config") or {}
   result = {
@@ -90,7 +148,23 @@ def run_cell(base: TrainRun, cell: Cell, seed: int, preset: Preset,
                     "intermediate_size")} if bert else None,
                 "bert_model": run.bert_model if bert else None},
       "run": dataclasses.asdict(run),
+      "identity": expected, "encoder_sha256": encoder,
+      "code_version": code_version, "sentence_counts": counts,
   }
   run_dir.write_json(result_path, result)
   keras.backend.clear_session()
-  return result
+  return _keep(result, record_file)
+
+
+def _keep(result: Dict, record_file: Optional[str]) -> Dict:
+  """Writes the committed record of ``result`` (without this machine's paths)
+  when there is a record file and no record yet; returns what the report
+  reads."""
+  if not record_file:
+    return result
+  record = {k: v for k, v in result.items() if k not in ("run", "model")}
+  record["model"] = dict(result["model"], bert_model=None)
+  record["run"] = {k: v for k, v in result["run"].items()
+                   if k not in records.NOT_IDENTITY}
+  records.write(record_file, record)
+  return record

@@ -141,6 +141,7 @@ def train_config(run: TrainRun, tasks) -> trainer_lib.TrainConfig:
       epochs=run.epochs, batch_size=run.batch_size, patience=run.patience,
       seed=run.seed, log_every=run.log_every, progress=run.progress,
       schedule=run.task_schedule, temperature=run.task_temperature,
+      aux_ratio=run.aux_ratio,
       jit_compile=run.jit_compile, mixed_precision=run.mixed_precision)
   steps = trainer_lib.steps_per_epoch(tasks, config) * run.epochs
   return dataclasses.replace(

@@ -109,6 +109,12 @@ class TrainRun:
       help="mtl: how batches pick a task.")
   task_temperature: float = config_flags.field(
       2.0, help="mtl: T of --task_schedule=temperature.")
+  aux_ratio: float = config_flags.field(
+      0.0,
+      help="mtl: at most this many auxiliary batches per main-task batch in "
+           "an epoch, shared among the other tasks as the schedule shares "
+           "them (0: no cap). Auxiliary corpora larger than the main one "
+           "otherwise multiply an epoch's steps.")
   similarity_weights: bool = config_flags.field(
       True,
       help="mtl: weight auxiliary samples by similarity to the main corpus "

@@ -64,8 +64,18 @@ class Task:
 
 
 def task_probabilities(sizes: Sequence[int], schedule: str,
-                       temperature: float = 2.0) -> np.ndarray:
-  """Sampling probability of each task under ``schedule``."""
+                       temperature: float = 2.0,
+                       aux_ratio: float = 0.0) -> np.ndarray:
+  """Sampling probability of each task under ``schedule``.
+
+  Args:
+    sizes: sentences per task, the main task first.
+    schedule: one of ``SCHEDULES``.
+    temperature: T of the ``temperature`` schedule.
+    aux_ratio: when over 0, the other tasks together get at most this many
+      batches per main-task batch (their shares among themselves unchanged):
+      a cap on auxiliary batches per epoch.
+  """
   sizes = np.asarray(sizes, np.float64)
   if schedule == "proportional":
     weights = sizes
@@ -75,19 +85,26 @@ def task_probabilities(sizes: Sequence[int], schedule: str,
     weights = np.ones_like(sizes)
   else:
     raise ValueError(f"unknown schedule {schedule!r}; expected {SCHEDULES}")
-  return weights / weights.sum()
+  probabilities = weights / weights.sum()
+  if aux_ratio > 0 and len(sizes) > 1:
+    ratio = min(aux_ratio, (1 - probabilities[0]) / probabilities[0])
+    others = probabilities[1:] / probabilities[1:].sum()
+    probabilities = np.concatenate([[1.0], ratio * others]) / (1 + ratio)
+  return probabilities
 
 
 def task_order(sizes: Sequence[int], schedule: str, temperature: float,
-               main_batches: int, seed: int) -> List[int]:
+               main_batches: int, seed: int,
+               aux_ratio: float = 0.0) -> List[int]:
   """The task of every step of one epoch (task 0 is the main task).
 
   An epoch holds ``main_batches / p(main)`` steps, so the main task is seen about
-  once; the order depends only on ``seed``.
+  once; the order depends only on ``seed``. ``aux_ratio`` caps the other tasks'
+  batches (``task_probabilities``).
   """
-  probabilities = task_probabilities(sizes, schedule, temperature)
+  probabilities = task_probabilities(sizes, schedule, temperature, aux_ratio)
   steps = int(np.ceil(main_batches / probabilities[0]))
-  if schedule == "round_robin":
+  if schedule == "round_robin" and not aux_ratio:
     return [i % len(sizes) for i in range(steps)]
   return list(np.random.default_rng(seed).choice(len(sizes), size=steps,
                                                   p=probabilities))
@@ -107,6 +124,8 @@ class TrainConfig:
     progress: show a progress bar.
     schedule: how batches are drawn from several tasks (``SCHEDULES``).
     temperature: T of the ``temperature`` schedule.
+    aux_ratio: at most this many auxiliary batches per main-task batch in an
+      epoch (0: no cap; see ``task_probabilities``).
     jit_compile: compile the forward and backward pass with XLA.
     mixed_precision: ``precision.POLICIES``; the model must have been built
       under that policy (``precision.set_policy``). float16 gets a dynamic loss
@@ -122,6 +141,7 @@ class TrainConfig:
   progress: bool = True
   schedule: str = "proportional"
   temperature: float = 2.0
+  aux_ratio: float = 0.0
   jit_compile: bool = False
   mixed_precision: str = "none"
 
@@ -132,7 +152,7 @@ def steps_per_epoch(tasks: Sequence[Task], config: TrainConfig) -> int:
   if len(tasks) == 1:
     return main
   return len(task_order([len(t.corpus) for t in tasks], config.schedule,
-                        config.temperature, main, 0))
+                        config.temperature, main, 0, config.aux_ratio))
 
 
 def random_generators(model: keras.Model) -> Dict[str, tf.random.Generator]:
@@ -357,7 +377,8 @@ class Trainer:
           tasks[0].corpus, size)
     order = task_order([len(t.corpus) for t in tasks], self.config.schedule,
                        self.config.temperature,
-                       pipeline.num_batches(tasks[0].corpus, size), seed)
+                       pipeline.num_batches(tasks[0].corpus, size), seed,
+                       self.config.aux_ratio)
     iterators = [iter(pipeline.make_dataset(t.corpus, size, shuffle=True,
                                             seed=seed + 7919 * i, repeat=True))
                  for i, t in enumerate(tasks)]

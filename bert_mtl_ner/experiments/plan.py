@@ -1,0 +1,223 @@
+"""The runs a grid will make, their state and their estimated cost.
+
+``build_plan`` lists every (cell, seed) of a preset with its ``TrainRun`` and
+its state: ``recorded`` (a matching committed record), ``stale`` (a record made
+with other flags or another encoder), ``done`` (finished in the results folder,
+not yet recorded), ``todo``, or ``waiting`` (extra seeds of the best
+single-task BERT row, known once the first seed of each candidate has run).
+
+The estimate of a run, in order of preference:
+
+1. the mean wall time of the same cell's finished runs (any seed);
+2. throughput measured on this machine (``bench/grid_speed.py`` writes
+   ``throughput.json`` beside the records: sentences/s of training and tagging
+   for each model and corpus), times the sentences an epoch trains and tags,
+   times the most epochs, scaled by how far such estimates fell from the wall
+   time of the runs that did finish (1 when none has).
+"""
+
+import dataclasses
+import json
+import os
+import statistics
+from typing import Dict, List, Optional, Sequence
+
+from bert_mtl_ner.experiments import presets as presets_lib
+from bert_mtl_ner.experiments import records
+from bert_mtl_ner.experiments import runner
+from bert_mtl_ner.experiments.grid import Cell
+from bert_mtl_ner.training.run_config import TrainRun
+
+THROUGHPUT = "throughput.json"
+
+
+@dataclasses.dataclass
+class PlannedRun:
+  cell: Cell
+  seed: int
+  run: TrainRun
+  state: str
+  result: Optional[Dict] = None
+  estimate_seconds: Optional[float] = None
+  note: str = ""
+  stale: List[str] = dataclasses.field(default_factory=list)
+
+  @property
+  def finished(self) -> bool:
+    return self.state in ("recorded", "done")
+
+
+def _local_result(folder: str) -> Optional[Dict]:
+  path = os.path.join(folder, "result.json")
+  if not os.path.exists(path):
+    return None
+  with open(path, encoding="utf-8") as stream:
+    return json.load(stream)
+
+
+def _state(cell: Cell, seed: int, run: TrainRun, preset, encoder,
+           results_dir: str):
+  """(state, result, differences) of one planned run."""
+  expected = runner.planned_identity(run, preset, encoder)
+  if preset.record_dir:
+    recorded = records.load(records.record_path(
+        preset.record_dir, cell.dataset, cell.variant, seed))
+    if recorded is not None:
+      diffs = records.differences(recorded["identity"], expected)
+      return ("stale", None, diffs) if diffs else ("recorded", recorded, [])
+  local = _local_result(runner.run_path(results_dir, cell, seed))
+  if local is not None and local.get("identity", expected) == expected:
+    return "done", local, []
+  return "todo", None, []
+
+
+def best_cells(preset, results: Sequence[Dict], cells: Sequence[Cell]
+               ) -> Dict[str, Optional[str]]:
+  """Per corpus, the cell of ``preset.best_of`` with the best dev F1 of its
+  first seed; None while a candidate's first seed has not run."""
+  first = min(preset.claim_seeds or preset.seeds)
+  best = {}
+  for dataset in {c.dataset for c in cells}:
+    candidates = [c.name for c in cells if c.dataset == dataset
+                  and c.variant in preset.best_of]
+    if not candidates:
+      continue
+    dev = {}
+    for name in candidates:
+      found = [r for r in results if r["cell"] == name and r["seed"] == first
+               and r.get("best")]
+      if found:
+        dev[name] = found[0]["best"]["dev_f1"]
+    best[dataset] = (max(dev, key=dev.get) if len(dev) == len(candidates)
+                     else None)
+  return best
+
+
+def build_plan(cells: Sequence[Cell], preset, base: TrainRun,
+               default_seeds: Sequence[int], locked: Sequence[str],
+               encoder: Optional[str], results_dir: str) -> List[PlannedRun]:
+  """Every run of the grid, first seeds first (see the module docstring)."""
+
+  def planned(cell, seed, state_note=""):
+    folder = runner.run_path(results_dir, cell, seed)
+    run = runner.cell_run(base, cell, seed, folder, preset, locked)
+    state, result, diffs = _state(cell, seed, run, preset, encoder,
+                                  results_dir)
+    if state == "todo" and state_note:
+      state = "waiting"
+    return PlannedRun(cell, seed, run, state, result, note=state_note,
+                      stale=diffs)
+
+  runs = [planned(c, s) for c in cells for s in presets_lib.seeds_of(
+      preset, c.name, default_seeds)]
+  if preset.claim_seeds and preset.best_of:
+    best = best_cells(preset, [r.result for r in runs if r.finished], cells)
+    extra = [s for s in preset.claim_seeds if s not in default_seeds]
+    for cell in cells:
+      if cell.variant not in preset.best_of or not extra:
+        continue
+      winner = best.get(cell.dataset)
+      if winner is None:
+        note = ("if best of " + "/".join(preset.best_of) + " by dev F1 of "
+                "the first seed")
+        runs += [planned(cell, s, note) for s in extra]
+      elif winner == cell.name:
+        runs += [planned(cell, s, "best single-task BERT row by dev F1")
+                 for s in extra]
+  order = {c.name: i for i, c in enumerate(cells)}
+  runs.sort(key=lambda r: (r.seed, order[r.cell.name]))
+  return runs
+
+
+def load_throughput(record_dir: Optional[str]) -> Optional[Dict]:
+  path = os.path.join(record_dir or "", THROUGHPUT)
+  if not record_dir or not os.path.exists(path):
+    return None
+  with open(path, encoding="utf-8") as stream:
+    return json.load(stream)
+
+
+def _measured_estimate(run: TrainRun, cell: Cell, throughput: Dict
+                       ) -> Optional[float]:
+  """Seconds for ``run`` at the measured rates (the most epochs)."""
+  model = "mtl" if run.model == "mtl" else run.model
+  rate = throughput["rates"].get(f"{cell.dataset}/{model}")
+  if rate is None:
+    return None
+  size = lambda dataset, split: throughput["sizes"].get(f"{dataset}:{split}",
+                                                        0)
+  main = size(cell.dataset, "train")
+  trained = main
+  tagged = size(cell.dataset, "dev")
+  if run.model == "mtl":
+    aux = sum(size(a, "train") for a in run.aux_tasks)
+    unlabeled = size(*run.unlabeled.split(":")) if run.unlabeled else 0
+    others = aux + unlabeled
+    trained += min(others, run.aux_ratio * main) if run.aux_ratio else others
+    tagged += aux + 2 * unlabeled  # sample weights and pseudo-labels
+  evaluation = sum(size(s.dataset, s.split) for s in cell.scorings)
+  return (run.epochs * (trained / rate["train"] + tagged / rate["predict"])
+          + evaluation / rate["predict"])
+
+
+def add_estimates(plan: List[PlannedRun], throughput: Optional[Dict]) -> str:
+  """Fills ``estimate_seconds`` of every run; returns how they were made."""
+  finished = [r for r in plan if r.finished]
+  by_cell: Dict[str, List[float]] = {}
+  for r in finished:
+    by_cell.setdefault(r.cell.name, []).append(r.result["wall_seconds"])
+  ratios = []
+  if throughput:
+    for r in finished:
+      measured = _measured_estimate(r.run, r.cell, throughput)
+      if measured:
+        ratios.append(r.result["wall_seconds"] / measured)
+  scale = statistics.median(ratios) if ratios else 1.0
+  for r in plan:
+    if r.finished:
+      r.estimate_seconds = r.result["wall_seconds"]
+    elif r.cell.name in by_cell:
+      r.estimate_seconds = statistics.mean(by_cell[r.cell.name])
+    elif throughput:
+      measured = _measured_estimate(r.run, r.cell, throughput)
+      r.estimate_seconds = measured * scale if measured else None
+  if not throughput:
+    return ("no throughput.json: estimates only for cells with a finished "
+            "run (python bench/grid_speed.py --output_json=...)")
+  return (f"estimates: a finished run of the same cell, else the rates of "
+          f"{THROUGHPUT} ({throughput['command']}) for the most epochs, scaled "
+          f"by {scale:.2f} (median of finished runs' wall time over their "
+          f"estimate from those rates, {len(ratios)} runs)")
+
+
+def format_plan(plan: Sequence[PlannedRun], how: str, jobs: int) -> str:
+  """The plan as a table, with totals of what is left."""
+
+  def hours(seconds):
+    return "?" if seconds is None else f"{seconds / 3600:.2f} h"
+
+  lines = [f"{'cell':36s} {'seed':>4s} {'state':9s} {'epochs':>6s} "
+           f"{'estimate':>9s}  note"]
+  for r in plan:
+    lines.append(f"{r.cell.name:36s} {r.seed:4d} {r.state:9s} "
+                 f"{r.run.epochs:6d} {hours(r.estimate_seconds):>9s}  {r.note}")
+  left = [r for r in plan if not r.finished and r.state != "stale"]
+  known = [r.estimate_seconds for r in left if r.estimate_seconds is not None]
+  # Undecided best-of seeds: count the dearer candidate's only.
+  waiting: Dict[tuple, float] = {}
+  for r in left:
+    if r.state == "waiting" and r.estimate_seconds is not None:
+      key = (r.cell.dataset, r.seed)
+      waiting[key] = max(waiting.get(key, 0.0), r.estimate_seconds)
+  total = sum(r.estimate_seconds for r in left
+              if r.estimate_seconds is not None and r.state != "waiting")
+  total += sum(waiting.values())
+  counts = {s: sum(1 for r in plan if r.state == s)
+            for s in ("recorded", "done", "todo", "waiting", "stale")}
+  lines += ["", "runs: " + ", ".join(f"{v} {k}" for k, v in counts.items()),
+            f"left: {hours(total)} of one worker"
+            + (f", about {hours(total / jobs)} with {jobs} workers"
+               if jobs > 1 else "")
+            + (f" ({len(left) - len(known)} runs without an estimate)"
+               if len(known) < len(left) else ""), how]
+  return "\n".join(lines)

@@ -1,0 +1,139 @@
+"""Committed records of finished runs, so a grid accumulates across machines.
+
+A preset with a ``record_dir`` (the full preset: ``docs/results/full``) keeps
+each finished run as ``RECORD_DIR/runs/DATASET/VARIANT/seedN.json``: the scores,
+the best epoch, the wall time, the resolved flags, the code version, the sha256
+of the encoder, and per-sentence entity counts of every scoring (for the paired
+bootstrap of ``significance``). The file is small and free of this machine's
+paths, so it is committed; the next session, perhaps on a fresh machine, skips
+the run.
+
+What makes a record match a planned run is its *identity*: the flags that
+change the result (paths, progress bars and batch sizes of prediction left out)
+and the encoder's sha256. The code version is provenance only: later work on
+the code does not make finished runs stale. A record whose identity differs
+from the planned run is *stale*; the grid refuses it with the differences
+listed, or re-runs it with ``--rerun_stale``.
+"""
+
+import base64
+import hashlib
+import json
+import os
+import subprocess
+import zlib
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from bert_mtl_ner.errors import UsageError
+from bert_mtl_ner.io_utils import atomic_write_text
+from bert_mtl_ner.models import USES_BERT
+
+# Flags that do not change what a run learns or scores.
+NOT_IDENTITY = ("model_dir", "data_dir", "progress", "log_every",
+                "eval_batch_size", "bert_model", "jit_compile",
+                "distribution_strategy", "tpu")
+ENCODER_FILE = "tf_model.h5"
+
+
+def record_path(record_dir: str, dataset: str, variant: str, seed: int) -> str:
+  return os.path.join(record_dir, "runs", dataset, variant, f"seed{seed}.json")
+
+
+def file_sha256(path: str) -> str:
+  digest = hashlib.sha256()
+  with open(path, "rb") as stream:
+    for block in iter(lambda: stream.read(1 << 20), b""):
+      digest.update(block)
+  return digest.hexdigest()
+
+
+def encoder_sha256(bert_model: str) -> Optional[str]:
+  """sha256 of the encoder weights in a ``--bert_model`` directory (None for
+  ``tiny`` or a hub name)."""
+  path = os.path.join(bert_model, ENCODER_FILE)
+  return file_sha256(path) if os.path.isfile(path) else None
+
+
+def identity(flags: Dict, encoder: Optional[str]) -> Dict:
+  """What a run's result depends on: its flags without ``NOT_IDENTITY``, and
+  the encoder's sha256 for models that have one."""
+  result = {k: v for k, v in sorted(flags.items()) if k not in NOT_IDENTITY}
+  result["encoder_sha256"] = encoder if flags["model"] in USES_BERT else None
+  return result
+
+
+def differences(recorded: Dict, planned: Dict) -> List[str]:
+  """``name: recorded -> planned`` for every field that differs."""
+  keys = sorted(set(recorded) | set(planned))
+  return [f"{k}: {recorded.get(k)!r} -> {planned.get(k)!r}" for k in keys
+          if recorded.get(k) != planned.get(k)]
+
+
+def code_version(repo: str) -> str:
+  """``git describe`` of ``repo`` (with ``-dirty``), or ``unknown``."""
+  try:
+    return subprocess.run(
+        ["git", "describe", "--always", "--dirty", "--abbrev=12"], cwd=repo,
+        capture_output=True, text=True, check=True).stdout.strip()
+  except (OSError, subprocess.CalledProcessError):
+    return "unknown"
+
+
+def pack_counts(counts: np.ndarray) -> Dict:
+  """Per-sentence counts ``[sentences, types, 3]`` as compact JSON."""
+  counts = np.asarray(counts, np.uint16)
+  return {"shape": list(counts.shape), "uint16_zlib_base64": base64.b64encode(
+      zlib.compress(counts.tobytes(), 9)).decode("ascii")}
+
+
+def unpack_counts(packed: Dict) -> np.ndarray:
+  raw = zlib.decompress(base64.b64decode(packed["uint16_zlib_base64"]))
+  return np.frombuffer(raw, np.uint16).reshape(packed["shape"]).astype(np.int64)
+
+
+def load(path: str) -> Optional[Dict]:
+  """The record at ``path``, or None.
+
+  Raises:
+    UsageError: the file is not a valid record (named).
+  """
+  if not os.path.exists(path):
+    return None
+  try:
+    with open(path, encoding="utf-8") as stream:
+      record = json.load(stream)
+  except (OSError, ValueError) as err:
+    raise UsageError(f"{path}: not a readable run record ({err}); remove it "
+                     "to run that cell again") from err
+  for key in ("cell", "seed", "scores", "identity"):
+    if key not in record:
+      raise UsageError(f"{path}: run record without {key!r}; remove it to run "
+                       "that cell again")
+  return record
+
+
+def load_all(record_dir: str) -> List[Dict]:
+  """Every record under ``record_dir/runs``, in path order."""
+  root = os.path.join(record_dir, "runs")
+  paths = []
+  for folder, _, files in os.walk(root):
+    paths += [os.path.join(folder, f) for f in files if f.endswith(".json")]
+  return [load(p) for p in sorted(paths)]
+
+
+def write(path: str, record: Dict) -> None:
+  atomic_write_text(path, json.dumps(record, indent=1, ensure_ascii=False,
+                                     sort_keys=True) + "\n")
+
+
+def stale_message(stale: Sequence[tuple]) -> str:
+  """The refusal for (path, differences) pairs of stale records."""
+  lines = [f"{len(stale)} committed run record(s) were made with other flags "
+           "or another encoder than this grid would use:"]
+  for path, diffs in stale:
+    lines.append(f"  {path}: " + "; ".join(diffs))
+  lines.append("Give --rerun_stale to train them again (their records are "
+               "replaced), or restore the settings they were made with.")
+  return "\n".join(lines)
