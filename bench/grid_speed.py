@@ -136,6 +136,14 @@ def _collect(processes):
   return results
 
 
+def _relative(arg: str) -> str:
+  """``--flag=/abs/path`` with the path relative to the repository."""
+  name, sep, value = arg.partition("=")
+  if sep and os.path.isabs(value):
+    value = os.path.relpath(value, common.ROOT)
+  return name + sep + value
+
+
 def sizes(data_dir):
   from bert_mtl_ner.data import registry  # pylint: disable=g-import-not-at-top
   return {f"{d}:{s}": sum(1 for _ in registry.read_split(d, s, data_dir))
@@ -176,7 +184,8 @@ def main(argv) -> None:
     per_worker = {k: {m: round((pair[0][k][m] + pair[1][k][m]) / 2, 2)
                       for m in ("train", "predict")} for k in pair[0]}
     common.atomic_write_text(FLAGS.output_json, json.dumps({
-        "command": "python bench/grid_speed.py " + " ".join(sys.argv[1:]),
+        "command": "python bench/grid_speed.py " + " ".join(
+            _relative(a) for a in sys.argv[1:]),
         "note": "sentences/s of one of two single-threaded workers running "
                 "side by side on this machine",
         "rates": per_worker, "sizes": sizes(FLAGS.data_dir),

@@ -6,10 +6,13 @@ import re
 import subprocess
 import sys
 
+import numpy as np
+
 from bert_mtl_ner.experiments import grid as grid_lib
 from bert_mtl_ner.experiments import pretrained
 from bert_mtl_ner.experiments import records
 from bert_mtl_ner.experiments import report as report_lib
+from bert_mtl_ner.experiments import significance
 from bert_mtl_ner.experiments import workers
 
 
@@ -60,11 +63,74 @@ def test_report_aggregates_seeds_and_compares_with_the_paper():
   row = next(l for l in report.splitlines() if l.startswith("| MTL (+PD)"))
   assert "| 3 | 92.00 ± 2.00 |" in row and "95.86" in row
   assert "-3.86" in row
-  ablation = [l for l in report.splitlines() if "w/o attention" in l]
+  ablation = [l for l in report.splitlines()
+              if l.startswith("| MTL w/o attention (hard sharing) | ")]
   assert ablation[-1].endswith("| 59.00 ± 0.00 | -2.00 |")
   for title in ("Table 4", "Figures 10–11", "Table 5", "Table 6", "Ablations"):
     assert title in report
   assert "[smoke preset]" in report.splitlines()[0]
+
+
+def _counted_result(cell, seed, counts, types):
+  """A fake result whose scores come from per-sentence counts."""
+  totals = counts.sum(axis=0)
+  key = cell.scorings[0].key
+  per_type = {}
+  for i, t in enumerate(types):
+    f1 = significance.f1_scores(totals[i:i + 1], macro=True)
+    per_type[t] = {"precision": 0.0, "recall": 0.0, "f1": float(f1),
+                   "support": int(totals[i, 2])}
+  micro = float(significance.f1_scores(totals, macro=False))
+  macro = float(significance.f1_scores(totals, macro=True))
+  result = _fake_result(cell, seed, micro)
+  result["scores"] = {key: {"precision": 0.0, "recall": 0.0, "f1": micro,
+                            "macro_precision": 0.0, "macro_recall": 0.0,
+                            "macro_f1": macro, "support": 1,
+                            "sentences": len(counts), "per_type": per_type}}
+  result["sentence_counts"] = {key: dict(records.pack_counts(counts),
+                                         types=types)}
+  return result
+
+
+def test_full_report_pairs_seeds_bootstraps_and_matches_its_summary():
+  rng = np.random.default_rng(0)
+  cells = report_lib.all_cells()
+  types = ["address", "name"]
+  gold = rng.integers(0, 3, size=(200, 2))
+
+  def counts(skill):  # a model finding each gold entity with prob. skill
+    tp = rng.binomial(gold, skill)
+    return np.stack([tp, tp + rng.integers(0, 2, size=gold.shape), gold], -1)
+
+  results = []
+  for seed in (1, 2, 3):
+    results.append(_counted_result(cells["cluener/mtl"], seed, counts(0.9),
+                                   types))
+    results.append(_counted_result(cells["cluener/mtl_no_weights"], seed,
+                                   counts(0.5), types))
+  meta = {"preset": "full", "description": "d", "command": "c",
+          "hardware": "h", "started": "s", "wall_seconds": 60}
+  missing = [("cluener/bert_crf", 1), ("cluener/mtl_no_attention", 3)]
+  data = report_lib.report_data(results, meta, missing, resamples=300)
+  report = report_lib.build_report(results, meta, missing, data)
+  row = next(r for r in data["significance"]
+             if r["a"] == "cluener/mtl_no_weights")
+  assert row["per_seed"]["seeds"] == [1, 2, 3]
+  boot = row["bootstrap"]
+  assert boot["delta"] < 0 and boot["high"] < 0 and boot["p"] < 0.05
+  assert abs(boot["delta"] - row["per_seed"]["mean"]) < 1e-9
+  # Every number of the ablation table is the summary's.
+  mean = data["cells"]["cluener/mtl_no_weights"]["scores"]["cluener_dev"][
+      "macro_f1"]["mean"]
+  assert f"| MTL w/o sample weights | 3 | {mean:.2f} ± " in report
+  assert f"{boot['delta']:+.2f} [{boot['low']:+.2f}, {boot['high']:+.2f}]" \
+      in report
+  # Missing cells are marked, and the paper's Table 6 fills every type.
+  assert "| BERT-CRF | 0 of 1 | missing |" in report
+  assert "**Incomplete**: 2 planned runs" in report
+  assert "| paper: MTL | 51.48 | 74.68 |" in report
+  assert "(200 sentences)" in report
+  json.dumps(data)  # summary.json
 
 
 def test_a_small_grid_pretrains_once_and_runs_in_two_workers(
@@ -230,6 +296,12 @@ def test_committed_records_persist_runs_and_refuse_stale_ones(data_dir,
                         timeout=300)
   assert plan.returncode == 0, plan.stderr[-3000:]
   assert re.search(r"msra/bilstm_crf\s+1 recorded", plan.stdout)
+  (records_dir / "REPORT.md").unlink()
+  report = subprocess.run(fresh + ["--report"], capture_output=True,
+                          text=True, timeout=300)
+  assert report.returncode == 0, report.stderr[-3000:]
+  assert "| BiLSTM-CRF | 1 |" in (records_dir / "REPORT.md").read_text(
+      encoding="utf-8")
 
   # Other flags make the record stale: refused with the difference named...
   changed = fresh + ["--lstm_units=8"]

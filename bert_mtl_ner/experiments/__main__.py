@@ -66,6 +66,9 @@ flags.DEFINE_string("record_dir", None, "Where finished runs are kept as "
                     "repository).")
 flags.DEFINE_bool("plan", False, "Print every run, its state and estimated "
                   "time, and the total; train nothing.")
+flags.DEFINE_bool("report", False, "Write the report from the runs finished "
+                  "so far (committed records and the results folder); train "
+                  "nothing.")
 flags.DEFINE_bool("rerun_stale", False, "Train again the runs whose committed "
                   "record was made with other flags or another encoder "
                   "(default: refuse them).")
@@ -127,15 +130,21 @@ def pretraining_flagfile(preset: presets_lib.Preset) -> Optional[str]:
   return flagfile or None
 
 
-def with_encoder(base: TrainRun,
-                 flagfile: Optional[str]) -> Tuple[TrainRun, Optional[Dict]]:
+def with_encoder(base: TrainRun, flagfile: Optional[str],
+                 pretrain: bool = True) -> Tuple[TrainRun, Optional[Dict]]:
   """``base`` with the cached encoder of ``flagfile`` (pretrained first if the
-  cache lacks it) and the encoder's summary for the report; ``base`` and None
-  without one."""
+  cache lacks it and ``pretrain``) and the encoder's summary for the report;
+  ``base`` and None without one, and None for an encoder not pretrained
+  yet."""
   if not flagfile:
     return base, None
   cache = FLAGS.pretrain_cache or os.path.join(FLAGS.results_dir, "pretrained")
-  folder, reused = pretrained.ensure(flagfile, cache, base.data_dir)
+  if pretrain:
+    folder, reused = pretrained.ensure(flagfile, cache, base.data_dir)
+  else:
+    folder, reused = pretrained.find(flagfile, cache), True
+    if not pretrained.is_complete(folder):
+      return dataclasses.replace(base, bert_model=folder), None
   about = dict(pretrained.summary(folder), reused=reused,
                flagfile=os.path.relpath(pretrained.resolve_flagfile(flagfile),
                                         pretrained.REPO_ROOT))
@@ -229,15 +238,10 @@ def main(argv) -> None:
   start = float(os.environ.get("BERT_MTL_NER_GRID_START") or time.time())
   started = datetime.datetime.fromtimestamp(start, datetime.timezone.utc)
   jobs = FLAGS.jobs or preset.jobs
-  if FLAGS.plan and flagfile:
-    # The plan pretrains nothing: the cached encoder if there is one.
-    cache = FLAGS.pretrain_cache or os.path.join(FLAGS.results_dir,
-                                                 "pretrained")
-    folder = pretrained.find(flagfile, cache)
-    base, encoder = dataclasses.replace(base, bert_model=folder), None
-  else:
-    # Workers find the encoder in the cache that the main process filled.
-    base, encoder = with_encoder(base, flagfile)
+  # Workers find the encoder in the cache that the main process filled; plan
+  # and report pretrain nothing.
+  base, encoder = with_encoder(base, flagfile,
+                               pretrain=not (FLAGS.plan or FLAGS.report))
   encoder_sha = records.encoder_sha256(base.bert_model)
   grid = Grid(preset, cells, seeds, base, encoder_sha, start)
   if FLAGS.plan:
@@ -250,13 +254,14 @@ def main(argv) -> None:
   if FLAGS.worker:
     grid.run(claim=True)
     return
-  grid.check_stale(grid.plan()[0])
-  if jobs > 1:
-    workers.clear_claims(FLAGS.results_dir)
-    workers.run_workers(sys.argv[1:], jobs)
-  else:
-    grid.run(claim=False)
-  runs, how = grid.plan()
+  if not FLAGS.report:
+    grid.check_stale(grid.plan()[0])
+    if jobs > 1:
+      workers.clear_claims(FLAGS.results_dir)
+      workers.run_workers(sys.argv[1:], jobs)
+    else:
+      grid.run(claim=False)
+  runs, _ = grid.plan()
   meta = {"preset": preset.name, "description": preset.description,
           "command": relative_command(sys.argv[1:]),
           "hardware": hardware(), "jobs": jobs,
@@ -273,10 +278,11 @@ def write_report(folder: str, runs, meta) -> None:
   the unfinished ones marked missing."""
   results = [r.result for r in runs if r.finished]
   missing = [(r.cell.name, r.seed) for r in runs if not r.finished]
-  write_json(os.path.join(folder, "summary.json"), report_lib.summary(
-      results, meta, missing))
+  data = report_lib.report_data(results, meta, missing)
+  write_json(os.path.join(folder, "summary.json"), data)
   path = os.path.join(folder, "REPORT.md")
-  atomic_write_text(path, report_lib.build_report(results, meta, missing))
+  atomic_write_text(path, report_lib.build_report(results, meta, missing,
+                                                  data))
   print(f"wrote {path}")
 
 

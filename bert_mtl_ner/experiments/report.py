@@ -1,7 +1,12 @@
-"""``REPORT.md`` assembled from the runs' ``result.json`` files, never typed.
+"""``REPORT.md`` and ``summary.json`` assembled from run results, never typed.
 
-Each cell is shown as mean ± standard deviation over its seeds, with the paper's
-number (where our notes quote one) in the next column and our mean minus it.
+``report_data`` computes every number once: each cell's mean ± standard
+deviation over its seeds (per scoring, metric and entity type), the paper's
+numbers beside them (``paper``), the differences MTL minus each single-task
+row, the significance of the pairs the paper's claims rest on
+(``significance``), and what capping auxiliary batches does. ``summary.json``
+is that data; ``REPORT.md`` renders it, so the two agree cell by cell. Cells
+planned but without a result are marked missing.
 """
 
 import collections
@@ -12,8 +17,21 @@ import statistics
 from typing import Dict, List, Optional, Sequence
 
 from bert_mtl_ner.experiments import grid as grid_lib
+from bert_mtl_ner.experiments import paper
+from bert_mtl_ner.experiments import records
+from bert_mtl_ner.experiments import significance
 
 DASH = "—"
+MISSING = "missing"
+METRICS = ("precision", "recall", "f1", "macro_precision", "macro_recall",
+           "macro_f1")
+# The score each dataset's tables show: (scoring keys, metric, what it is).
+MAIN_SCORE = {"msra": (("msra_test",), "f1", "test F1"),
+              "peoples_daily": (("peoples_daily_test",
+                                 "peoples_daily_test_dedup"), "f1",
+                                "test F1"),
+              "cluener": (("cluener_dev",), "macro_f1", "dev macro F1")}
+SINGLE_TASK = ("bilstm_crf", "bert_crf", "bert_bilstm_crf")
 
 
 def load_results(results_dir: str) -> List[Dict]:
@@ -26,36 +44,196 @@ def load_results(results_dir: str) -> List[Dict]:
   return results
 
 
-def _values(runs: Sequence[Dict], key: str, metric: str,
-            entity_type: Optional[str] = None) -> List[float]:
-  values = []
-  for run in runs:
-    scores = run["scores"].get(key)
-    if scores is None:
-      continue
-    if entity_type is None:
-      values.append(scores[metric])
-    elif entity_type in scores["per_type"]:
-      values.append(scores["per_type"][entity_type][metric])
-  return values
+def stats(values: Sequence[float]) -> Optional[Dict]:
+  """Mean, sample standard deviation (0 for one value) and the values."""
+  if not values:
+    return None
+  return {"mean": statistics.mean(values),
+          "std": statistics.stdev(values) if len(values) > 1 else 0.0,
+          "values": list(values)}
+
+
+def fmt(value: Optional[Dict]) -> str:
+  return MISSING if value is None else \
+      f"{value['mean']:.2f} ± {value['std']:.2f}"
 
 
 def mean_std(values: Sequence[float]) -> str:
   """``mean ± std`` (sample standard deviation; ± 0.00 for one value)."""
-  if not values:
+  return DASH if not values else fmt(stats(values))
+
+
+def num(value: Optional[float], signed: bool = False) -> str:
+  if value is None:
     return DASH
-  std = statistics.stdev(values) if len(values) > 1 else 0.0
-  return f"{statistics.mean(values):.2f} ± {std:.2f}"
+  return f"{value:+.2f}" if signed else f"{value:.2f}"
 
 
-def _paper(dataset: str, variant: str, metric: str) -> Optional[float]:
-  return grid_lib.PAPER.get((dataset, variant), {}).get(metric)
+def all_cells() -> Dict[str, grid_lib.Cell]:
+  return {c.name: c for c in grid_lib.build_grid(
+      extra=tuple(grid_lib.EXTRA_CELLS))}
 
 
-def _delta(values: Sequence[float], paper: Optional[float]) -> str:
-  if paper is None or not values:
-    return DASH
-  return f"{statistics.mean(values) - paper:+.2f}"
+def _cell_data(name: str, runs: Sequence[Dict], missing: int) -> Dict:
+  cell = all_cells()[name]
+  keys = sorted({k for r in runs for k in r["scores"]})
+  scores, per_type = {}, {}
+  for key in keys:
+    present = [r["scores"][key] for r in runs if key in r["scores"]]
+    scores[key] = {m: stats([s[m] for s in present]) for m in METRICS}
+    types = sorted({t for s in present for t in s["per_type"]})
+    per_type[key] = {t: {m: stats([s["per_type"][t][m] for s in present
+                                   if t in s["per_type"]])
+                         for m in ("precision", "recall", "f1")}
+                     for t in types}
+  return {"label": cell.label, "dataset": cell.dataset,
+          "variant": cell.variant, "seeds": sorted(r["seed"] for r in runs),
+          "missing_seeds": missing, "scores": scores, "per_type": per_type,
+          "dev_f1": stats([r["best"]["dev_f1"] for r in runs
+                           if r.get("best")]),
+          "epochs_run": [r["best"]["epochs_run"] for r in runs
+                         if r.get("best")],
+          "wall_seconds": stats([r["wall_seconds"] for r in runs])}
+
+
+def _paper_cells(cells: Dict[str, Dict]) -> Dict[str, Dict]:
+  """The paper's number for each of our cells where it has one."""
+  refs = {}
+  for name, cell in cells.items():
+    dataset, variant = cell["dataset"], cell["variant"]
+    if dataset == "msra":
+      row = {m: paper.msra(variant, m) for m in ("precision", "recall", "f1")}
+      if any(v is not None for v in row.values()):
+        refs[name] = {"msra_test": row}
+    elif dataset == "cluener":
+      types = {t: paper.cluener_type_f1(variant, t) for t in paper.tables()[
+          "table6_cluener_f1_per_type"]["rows"] if t != "macro"}
+      macro = paper.cluener_macro(variant)
+      if macro is not None:
+        refs[name] = {"cluener_dev": {"macro_f1": macro, "per_type_f1": types}}
+  return refs
+
+
+def _differences(cells: Dict[str, Dict]) -> Dict[str, Dict]:
+  """MTL minus each single-task row, ours (per scoring) and the paper's."""
+  result = {}
+  for dataset in ("msra", "peoples_daily"):
+    mtl = cells.get(f"{dataset}/mtl")
+    rows = {}
+    for variant in SINGLE_TASK:
+      other = cells.get(f"{dataset}/{variant}")
+      ours = {}
+      for key in MAIN_SCORE[dataset][0]:
+        ours[key] = {m: (mtl["scores"][key][m]["mean"] -
+                         other["scores"][key][m]["mean"])
+                     if mtl and other and key in mtl["scores"] and key in
+                     other["scores"] else None
+                     for m in ("precision", "recall", "f1")}
+      rows[variant] = {"ours": ours, "paper": {
+          m: paper.mtl_minus(dataset, variant, m)
+          for m in ("precision", "recall", "f1")}}
+    result[dataset] = rows
+  return result
+
+
+def best_single_task(cells: Dict[str, Dict], first_seed: int
+                     ) -> Dict[str, Optional[str]]:
+  """Per corpus, the single-task BERT row with the best dev F1 of its first
+  seed (the rule of the full preset's extra seeds)."""
+  best = {}
+  for dataset in MAIN_SCORE:
+    dev = {}
+    for variant in ("bert_crf", "bert_bilstm_crf"):
+      cell = cells.get(f"{dataset}/{variant}")
+      if cell and cell["dev_f1"] and first_seed in cell["seeds"]:
+        dev[f"{dataset}/{variant}"] = cell["dev_f1"]["values"][
+            cell["seeds"].index(first_seed)]
+    best[dataset] = max(dev, key=dev.get) if len(dev) == 2 else None
+  return best
+
+
+def _pairs(cells: Dict[str, Dict], best: Dict[str, Optional[str]]):
+  pairs = []
+  for dataset, winner in best.items():
+    if winner:
+      pairs.append((f"{dataset}/mtl", winner))
+  for variant, _, _ in grid_lib.ABLATIONS:
+    pairs.append((f"cluener/{variant}", "cluener/mtl"))
+  pairs.append(("peoples_daily/mtl_uncapped", "peoples_daily/mtl"))
+  return [(a, b) for a, b in pairs if a in cells and b in cells]
+
+
+def _significance(results: Sequence[Dict], cells: Dict[str, Dict],
+                  best: Dict[str, Optional[str]], resamples: int) -> List[Dict]:
+  rows = []
+  for a, b in _pairs(cells, best):
+    dataset = cells[a]["dataset"]
+    keys, metric, _ = MAIN_SCORE[dataset]
+    for key in keys:
+      runs = {name: {r["seed"]: r for r in results if r["cell"] == name
+                     and key in r["scores"]} for name in (a, b)}
+      row = {"a": a, "b": b, "scoring": key, "metric": metric,
+             "per_seed": significance.per_seed(
+                 {s: r["scores"][key][metric] for s, r in runs[a].items()},
+                 {s: r["scores"][key][metric] for s, r in runs[b].items()}),
+             "bootstrap": None}
+      counts = {name: [records.unpack_counts(r["sentence_counts"][key])
+                       for r in runs[name].values()
+                       if key in r.get("sentence_counts", {})]
+                for name in (a, b)}
+      if counts[a] and counts[b] and len(counts[a]) == len(runs[a]) and \
+          len(counts[b]) == len(runs[b]):
+        row["bootstrap"] = significance.paired_bootstrap(
+            counts[a], counts[b], macro=metric == "macro_f1",
+            resamples=resamples)
+      rows.append(row)
+  return rows
+
+
+def report_data(results: Sequence[Dict], meta: Dict,
+                missing: Sequence[tuple] = (), resamples: int = 1000) -> Dict:
+  """Every number of the report (see the module docstring).
+
+  Args:
+    results: the runs' ``result.json`` contents or committed records.
+    meta: ``preset``, ``description``, ``command``, ``hardware``, ``started``,
+      ``wall_seconds``, optionally ``jobs`` and ``pretraining``.
+    missing: (cell name, seed) of planned runs without a result yet.
+    resamples: of the paired bootstrap.
+  """
+  known = all_cells()
+  by_cell = collections.OrderedDict((name, []) for name in known)
+  for r in results:
+    by_cell.setdefault(r["cell"], []).append(r)
+  absent = collections.Counter(name for name, _ in missing)
+  cells = collections.OrderedDict(
+      (name, _cell_data(name, runs, absent[name]))
+      for name, runs in by_cell.items() if runs or absent[name])
+  splits = {}
+  for r in results:
+    for key, scores in r["scores"].items():
+      if "sentences" not in scores:
+        continue
+      splits[key] = {"sentences": scores["sentences"],
+                     "removed_as_duplicates": scores.get(
+                         "removed_as_duplicates", 0)}
+  seeds = [r["seed"] for r in results]
+  best = best_single_task(cells, min(seeds) if seeds else 1)
+  return {"meta": meta, "resamples": resamples, "splits": splits,
+          "cells": cells,
+          "paper": _paper_cells(cells),
+          "paper_msra_cited": paper.cited_msra_rows(),
+          "differences": _differences(cells),
+          "best_single_task": best,
+          "significance": _significance(results, cells, best, resamples),
+          "runs": [{k: r.get(k) for k in ("cell", "seed", "scores", "best",
+                                          "wall_seconds", "code_version",
+                                          "encoder_sha256")}
+                   for r in results],
+          "missing": [{"cell": c, "seed": s} for c, s in missing]}
+
+
+# ---- rendering ---------------------------------------------------------------
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
@@ -65,162 +243,186 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> List[str]:
   return lines
 
 
-def _by_cell(results: Sequence[Dict]) -> Dict[str, List[Dict]]:
-  cells = collections.OrderedDict()
-  for cell in grid_lib.build_grid():
-    runs = [r for r in results if r["cell"] == cell.name]
-    if runs:
-      cells[cell.name] = runs
-  return cells
+def _seeds(cell: Dict) -> str:
+  done = len(cell["seeds"])
+  return (f"{done} of {done + cell['missing_seeds']}"
+          if cell["missing_seeds"] else str(done))
 
 
-def _prf_table(cells, dataset: str, key: str, with_paper: bool) -> List[str]:
-  rows = []
-  for name, runs in cells.items():
-    if runs[0]["dataset"] != dataset or runs[0]["variant"].startswith("mtl_no"):
+def _score(cell: Dict, key: str, metric: str) -> Optional[Dict]:
+  return cell["scores"].get(key, {}).get(metric)
+
+
+def _split(data: Dict, key: str) -> str:
+  split = data["splits"].get(key)
+  return "" if split is None else f" ({split['sentences']} sentences)"
+
+
+def _rows_of(data: Dict, dataset: str, ablations: bool = False):
+  for name, cell in data["cells"].items():
+    if cell["dataset"] != dataset:
       continue
-    variant = runs[0]["variant"]
-    row = [runs[0]["label"], str(len(runs))]
-    for metric in ("precision", "recall", "f1"):
-      row.append(mean_std(_values(runs, key, metric)))
-    if with_paper:
-      paper = _paper(dataset, variant, "f1")
-      row += [DASH if paper is None else f"{paper:.2f}",
-              _delta(_values(runs, key, "f1"), paper)]
-    rows.append(row)
-  header = ["model", "seeds", "P", "R", "F1"] + (
-      ["paper F1", "Δ F1"] if with_paper else [])
+    is_ablation = cell["variant"].startswith("mtl_no")
+    if is_ablation == ablations:
+      yield name, cell
+
+
+def _msra_table(data: Dict) -> List[str]:
+  rows = []
+  for name, cell in _rows_of(data, "msra"):
+    ref = data["paper"].get(name, {}).get("msra_test", {})
+    f1 = _score(cell, "msra_test", "f1")
+    rows.append([cell["label"], _seeds(cell)] + [
+        fmt(_score(cell, "msra_test", m)) for m in ("precision", "recall",
+                                                    "f1")] + [
+        num(ref.get(m)) for m in ("precision", "recall", "f1")] + [
+        num(f1["mean"] - ref["f1"], True) if f1 and ref.get("f1") is not None
+        else DASH])
+  for name, row in data["paper_msra_cited"].items():
+    rows.append([f"{name} (cited by the paper)", DASH, DASH, DASH, DASH,
+                 num(row["P"]), num(row["R"]), num(row["F1"]), DASH])
+  return _table(["model", "seeds", "P", "R", "F1", "paper P", "paper R",
+                 "paper F1", "Δ F1"], rows)
+
+
+def _prf_table(data: Dict, dataset: str, key: str) -> List[str]:
+  rows = [[cell["label"], _seeds(cell)] + [
+      fmt(_score(cell, key, m)) for m in ("precision", "recall", "f1")]
+          for _, cell in _rows_of(data, dataset)]
+  return _table(["model", "seeds", "P", "R", "F1"], rows)
+
+
+def _differences_table(data: Dict, dataset: str) -> List[str]:
+  keys = MAIN_SCORE[dataset][0]
+  header = ["MTL minus"]
+  for key in keys:
+    suffix = " (de-duplicated)" if key.endswith("_dedup") else ""
+    header += [f"Δ P{suffix}", f"Δ R{suffix}", f"Δ F1{suffix}"]
+  header += ["paper Δ P", "paper Δ R", "paper Δ F1"]
+  rows = []
+  labels = {c["variant"]: c["label"] for c in data["cells"].values()
+            if c["dataset"] == dataset}
+  for variant, row in data["differences"][dataset].items():
+    line = [labels.get(variant, variant)]
+    for key in keys:
+      line += [num(row["ours"][key][m], True)
+               for m in ("precision", "recall", "f1")]
+    line += [num(row["paper"][m], True) for m in ("precision", "recall", "f1")]
+    rows.append(line)
   return _table(header, rows)
 
 
-def summary(results: Sequence[Dict], meta: Dict,
-            missing: Sequence[tuple] = ()) -> Dict:
-  """``summary.json``: the meta data, each run's scores, and the missing
-  runs."""
-  return {"meta": meta, "runs": [
-      {k: r[k] for k in ("cell", "seed", "scores", "best", "wall_seconds")}
-      for r in results], "missing": [
-          {"cell": cell, "seed": seed} for cell, seed in missing]}
-
-
-def build_report(results: Sequence[Dict], meta: Dict,
-                 missing: Sequence[tuple] = ()) -> str:
-  """The markdown report of ``results`` (see the module docstring).
-
-  Args:
-    results: the runs' ``result.json`` contents (or committed records).
-    meta: ``preset``, ``description``, ``command``, ``hardware``, ``started``,
-      ``wall_seconds``.
-    missing: (cell name, seed) of planned runs without a result yet.
-  """
-  cells = _by_cell(results)
-  tag = f"[{meta['preset']} preset]"
-  lines = [f"# Results {tag}", "",
-           f"Generated by `{meta['command']}` from {len(results)} runs "
-           f"(`results/runs/*/*/seed*/result.json`); nothing here is typed by "
-           "hand.", "",
-           f"- Preset: {meta['description']}",
-           f"- Model sizes: {_sizes(results)}",
-           f"- Epochs: {_epochs(results)}",
-           f"- Hardware: {meta['hardware']}; {meta.get('jobs', 1)} worker "
-           f"process(es) sharing the grid",
-           f"- Started: {meta['started']}; wall time of this invocation "
-           f"{meta['wall_seconds'] / 60:.1f} min; training and scoring time of "
-           f"all runs {sum(r['wall_seconds'] for r in results) / 60:.1f} min",
-           ] + _encoder(meta.get("pretraining")) + [
-           "", grid_lib.PAPER_NOTES, ""]
-  if any(name.endswith("/" + grid_lib.RANDOM_INIT[0]) for name in cells):
-    lines += [f"## What pretraining adds {tag}", "",
-              "BERT-BiLSTM-CRF with the pretrained encoder against the same "
-              "model from random weights (`--bert_random_init`) and against "
-              "BiLSTM-CRF. Dev F1 is the best epoch's, on the preset's dev "
-              "subset; the last column is the score of the tables below.", ""]
-    lines += _pretraining_gain(cells) + [""]
-  lines += [f"## Table 4: MSRA test {tag}", ""]
-  lines += _prf_table(cells, "msra", "msra_test", True) + [""]
-  lines += [f"## Figures 10–11: People's Daily test {tag}", "",
-            "People's Daily test in full, and without its sentences that occur "
-            "verbatim in MSRA's train file (about 64% of it): a model that saw "
-            "MSRA has seen those.", "", "Full test:", ""]
-  lines += _prf_table(cells, "peoples_daily", "peoples_daily_test", False)
-  lines += ["", "De-duplicated test (`--dedup_against=msra:train_full`):", ""]
-  lines += _prf_table(cells, "peoples_daily", "peoples_daily_test_dedup", False)
-  lines += ["", f"## Table 5: CLUENER2020 dev {tag}", "",
-            "CLUENER2020's test set is unlabeled, so dev is scored (as in the "
-            "paper); dev also picks the best epoch.", ""]
-  lines += _cluener_macro(cells) + [""]
-  lines += [f"## Table 6: CLUENER2020 dev F1 per type {tag}", ""]
-  lines += _cluener_types(cells) + [""]
-  lines += [f"## Ablations: CLUENER2020 dev {tag}", "",
-            "The CLUENER2020 multi-task model without one of its parts; Δ is the "
-            "change of mean macro F1 against the full model.", ""]
-  lines += _ablations(cells) + [""]
-  return "\n".join(lines)
-
-
-def _ablations(cells) -> List[str]:
-  full = cells.get("cluener/mtl", [])
-  reference = _values(full, "cluener_dev", "macro_f1")
+def _cluener_macro(data: Dict) -> List[str]:
   rows = []
-  for name, runs in cells.items():
-    if runs[0]["dataset"] != "cluener" or not runs[0]["variant"].startswith(
-        "mtl"):
-      continue
-    values = _values(runs, "cluener_dev", "macro_f1")
-    delta = (f"{statistics.mean(values) - statistics.mean(reference):+.2f}"
-             if values and reference and runs is not full else DASH)
-    rows.append([runs[0]["label"], str(len(runs)), mean_std(values), delta])
-  return _table(["model", "seeds", "macro F1", "Δ vs full MTL"], rows)
-
-
-def _cluener_macro(cells) -> List[str]:
-  rows = []
-  for name, runs in cells.items():
-    if runs[0]["dataset"] != "cluener":
-      continue
-    values = _values(runs, "cluener_dev", "macro_f1")
-    paper = _paper("cluener", runs[0]["variant"], "macro_f1")
-    rows.append([runs[0]["label"], str(len(runs)),
-                 mean_std(_values(runs, "cluener_dev", "macro_precision")),
-                 mean_std(_values(runs, "cluener_dev", "macro_recall")),
-                 mean_std(values), mean_std(_values(runs, "cluener_dev", "f1")),
-                 DASH if paper is None else f"{paper:.2f}",
-                 _delta(values, paper)])
+  for name, cell in _rows_of(data, "cluener"):
+    ref = data["paper"].get(name, {}).get("cluener_dev", {}).get("macro_f1")
+    macro = _score(cell, "cluener_dev", "macro_f1")
+    rows.append([cell["label"], _seeds(cell)] + [
+        fmt(_score(cell, "cluener_dev", m)) for m in (
+            "macro_precision", "macro_recall", "macro_f1", "f1")] + [
+        num(ref), num(macro["mean"] - ref, True) if macro and ref is not None
+        else DASH])
   return _table(["model", "seeds", "macro P", "macro R", "macro F1",
                  "micro F1", "paper macro F1", "Δ"], rows)
 
 
-def _cluener_types(cells) -> List[str]:
-  types = sorted({t for runs in cells.values() for r in runs
-                  for t in r["scores"].get("cluener_dev", {}).get("per_type",
-                                                                   {})})
+def _cluener_types(data: Dict) -> List[str]:
+  types = sorted({t for c in data["cells"].values()
+                  for t in c["per_type"].get("cluener_dev", {})})
   rows = []
-  for name, runs in cells.items():
-    if runs[0]["dataset"] == "cluener":
-      rows.append([runs[0]["label"]] + [
-          mean_std(_values(runs, "cluener_dev", "f1", t)) for t in types])
+  for name, cell in _rows_of(data, "cluener"):
+    per_type = cell["per_type"].get("cluener_dev", {})
+    rows.append([cell["label"]] + [fmt(per_type.get(t, {}).get("f1"))
+                                   for t in types])
+    ref = data["paper"].get(name, {}).get("cluener_dev")
+    if ref:
+      column = paper.TABLE6_COLUMNS[cell["variant"]]
+      rows.append([f"paper: {column}"] + [num(ref["per_type_f1"].get(t))
+                                          for t in types])
   return _table(["model"] + types, rows)
 
 
-# The score each dataset's tables show.
-MAIN_SCORE = {"msra": ("msra_test", "f1", "test F1"),
-              "peoples_daily": ("peoples_daily_test", "f1", "test F1"),
-              "cluener": ("cluener_dev", "macro_f1", "dev macro F1")}
-
-
-def _pretraining_gain(cells) -> List[str]:
+def _table5(data: Dict) -> List[str]:
+  cell = data["cells"].get("cluener/mtl")
+  if not cell:
+    return ["(no run of the CLUENER2020 multi-task model yet)"]
   rows = []
-  for dataset, (key, metric, what) in MAIN_SCORE.items():
+  for entity_type, row in cell["per_type"].get("cluener_dev", {}).items():
+    rows.append([entity_type] + [fmt(row[m]) for m in ("precision", "recall",
+                                                       "f1")] + [
+        num(paper.cluener_mtl_type(entity_type, m))
+        for m in ("precision", "recall", "f1")])
+  return _table(["type", "P", "R", "F1", "paper P", "paper R", "paper F1"],
+                rows)
+
+
+def _ablations(data: Dict) -> List[str]:
+  full = data["cells"].get("cluener/mtl")
+  reference = _score(full, "cluener_dev", "macro_f1") if full else None
+  rows = []
+  for name, cell in list(_rows_of(data, "cluener", ablations=True)):
+    value = _score(cell, "cluener_dev", "macro_f1")
+    rows.append([cell["label"], _seeds(cell), fmt(value),
+                 num(value["mean"] - reference["mean"], True)
+                 if value and reference else DASH])
+  return _table(["model", "seeds", "macro F1", "Δ vs full MTL"], rows)
+
+
+def _significance_table(data: Dict) -> List[str]:
+  rows = []
+  cells = data["cells"]
+  for row in data["significance"]:
+    seeds = row["per_seed"]
+    boot = row["bootstrap"]
+    rows.append([
+        f"{cells[row['a']]['label']} − {cells[row['b']]['label']} "
+        f"({row['a'].split('/')[0]})",
+        f"{row['scoring']} {row['metric']}",
+        ", ".join(f"{d:+.2f}" for d in seeds["deltas"]) or DASH,
+        DASH if seeds["mean"] is None else
+        f"{seeds['mean']:+.2f} ± {seeds['std']:.2f}",
+        DASH if boot is None else
+        f"{boot['delta']:+.2f} [{boot['low']:+.2f}, {boot['high']:+.2f}]",
+        DASH if boot is None else f"{boot['p']:.3f}"])
+  return _table(["pair (A − B)", "score", "per seed", "mean ± std",
+                 "bootstrap Δ [95% CI]", "p"], rows)
+
+
+def _aux_cap(data: Dict) -> List[str]:
+  capped = data["cells"].get("peoples_daily/mtl")
+  uncapped = data["cells"].get("peoples_daily/mtl_uncapped")
+  if not capped or not uncapped:
+    return []
+  rows = []
+  for cell in (capped, uncapped):
+    rows.append([cell["label"], _seeds(cell),
+                 fmt(_score(cell, "peoples_daily_test", "f1")),
+                 fmt(_score(cell, "peoples_daily_test_dedup", "f1")),
+                 fmt(cell["dev_f1"]),
+                 DASH if not cell["wall_seconds"] else
+                 f"{cell['wall_seconds']['mean'] / 60:.0f}"])
+  return ["## Capping auxiliary batches", "",
+          "The multi-task cells draw at most one auxiliary batch per main-task "
+          "batch in an epoch (`--aux_ratio=1`): CLUENER2020's auxiliary "
+          "corpora are 6× its own, and proportional sampling would make each "
+          "of its epochs about 7 passes' worth of steps. The cap's effect, "
+          "measured on People's Daily (MSRA as auxiliary task, twice its "
+          "size):", ""] + _table(
+              ["model", "seeds", "test F1", "de-duplicated test F1",
+               "dev F1 (best epoch)", "wall min"], rows) + [""]
+
+
+def _pretraining_gain(data: Dict) -> List[str]:
+  rows = []
+  for dataset, (keys, metric, what) in MAIN_SCORE.items():
     for variant in ("bilstm_crf", grid_lib.RANDOM_INIT[0], "bert_bilstm_crf"):
-      runs = cells.get(f"{dataset}/{variant}")
-      if not runs:
+      cell = data["cells"].get(f"{dataset}/{variant}")
+      if not cell or not cell["seeds"]:
         continue
-      label = runs[0]["label"] + (" (pretrained)" if variant ==
-                                  "bert_bilstm_crf" else "")
-      rows.append([dataset, label, str(len(runs)),
-                   mean_std([r["best"]["dev_f1"] for r in runs
-                             if r.get("best")]),
-                   f"{mean_std(_values(runs, key, metric))} ({what})"])
+      label = cell["label"] + (" (pretrained)" if variant == "bert_bilstm_crf"
+                               else "")
+      rows.append([dataset, label, _seeds(cell), fmt(cell["dev_f1"]),
+                   f"{fmt(_score(cell, keys[0], metric))} ({what})"])
   return _table(["dataset", "model", "seeds", "dev F1 (best epoch)", "score"],
                 rows)
 
@@ -229,6 +431,7 @@ def _encoder(pretraining: Optional[Dict]) -> List[str]:
   if not pretraining:
     return []
   accuracy = pretraining.get("final_masked_accuracy")
+  sha = pretraining.get("tf_model_sha256")
   return [f"- Encoder of the BERT rows: pretrained by `python -m "
           f"bert_mtl_ner.pretrain --flagfile={pretraining['flagfile']}` "
           f"({pretraining['steps']} steps of {pretraining['batch_size']} "
@@ -240,25 +443,102 @@ def _encoder(pretraining: Optional[Dict]) -> List[str]:
           f"{pretraining['wall_seconds'] / 60:.1f} min), "
           + ("reused from the cache, so not in this wall time"
              if pretraining.get("reused") else
-             "pretrained by this invocation, so in its wall time")]
+             "pretrained by this invocation, so in its wall time")
+          + (f"; `tf_model.h5` sha256 `{sha}`" if sha else "")]
 
 
-def _sizes(results) -> str:
-  seen = set()
-  for r in results:
-    bert = r["model"].get("bert")
-    if bert:
-      name = os.path.basename(str(r["model"]["bert_model"]).rstrip("/"))
-      if r["run"].get("bert_random_init"):
-        name += ", random init"
-      seen.add(f"BERT {name} ({bert['num_hidden_layers']} "
-               f"layers, hidden {bert['hidden_size']}, "
-               f"{bert['num_attention_heads']} heads)")
-  return "; ".join(sorted(seen)) or DASH
+def _epochs(data: Dict) -> str:
+  ran = [e for c in data["cells"].values() for e in c["epochs_run"]]
+  return f"runs took {min(ran)}–{max(ran)} epochs" if ran else DASH
 
 
-def _epochs(results) -> str:
-  planned = sorted({r["run"]["epochs"] for r in results})
-  ran = [r["best"]["epochs_run"] for r in results if r.get("best")]
-  return (f"at most {', '.join(map(str, planned))}; runs took "
-          f"{min(ran)}–{max(ran)}" if ran else DASH)
+def build_report(results: Sequence[Dict], meta: Dict,
+                 missing: Sequence[tuple] = (), data: Optional[Dict] = None
+                 ) -> str:
+  """The markdown report (see the module docstring).
+
+  Args:
+    results: the runs' ``result.json`` contents or committed records.
+    meta: see ``report_data``.
+    missing: (cell name, seed) of planned runs without a result yet.
+    data: ``report_data`` already computed from the same arguments.
+  """
+  data = data or report_data(results, meta, missing)
+  tag = f"[{meta['preset']} preset]"
+  wall = sum(c["wall_seconds"]["mean"] * len(c["seeds"])
+             for c in data["cells"].values() if c["wall_seconds"])
+  lines = [f"# Results {tag}", "",
+           f"Generated by `{meta['command']}` from {len(results)} runs; "
+           "nothing here is typed by hand. `summary.json` beside it holds "
+           "every number below.", "",
+           f"- Preset: {meta['description']}",
+           f"- Epochs: {_epochs(data)}",
+           f"- Hardware: {meta['hardware']}; {meta.get('jobs', 1)} worker "
+           "process(es) sharing the grid",
+           f"- Started: {meta['started']}; wall time of this invocation "
+           f"{meta['wall_seconds'] / 60:.1f} min; training and scoring time of "
+           f"all runs {wall / 60:.1f} min",
+           ] + _encoder(meta.get("pretraining"))
+  if missing:
+    lines.append(f"- **Incomplete**: {len(missing)} planned runs have no "
+                 "result yet; their cells say `missing` or count their seeds "
+                 "as `n of m`.")
+  lines += ["", f"Paper columns: {paper.source()}", ""]
+  if any(c["variant"] == grid_lib.RANDOM_INIT[0]
+         for c in data["cells"].values()):
+    lines += [f"## What pretraining adds {tag}", "",
+              "BERT-BiLSTM-CRF with the pretrained encoder against the same "
+              "model from random weights (`--bert_random_init`) and against "
+              "BiLSTM-CRF. Dev F1 is the best epoch's; the last column is the "
+              "score of the tables below.", ""]
+    lines += _pretraining_gain(data) + [""]
+  lines += [f"## Table 4: MSRA test{_split(data, 'msra_test')} {tag}", "",
+            "Paper: " + paper.note("table4_msra_test") + " Its BiLSTM-CRF, "
+            "BERT-CRF and BERT-BiLSTM-CRF rows: " +
+            paper.note("fig10_msra_test"), ""]
+  lines += _msra_table(data) + [""]
+  lines += [f"MTL minus each single-task row on MSRA test, ours and the "
+            "paper's:", ""] + _differences_table(data, "msra") + [""]
+  lines += [f"## Figures 10–11: People's Daily test {tag}", "",
+            "People's Daily test in full"
+            f"{_split(data, 'peoples_daily_test')}, and without its sentences "
+            "that occur verbatim in MSRA's train file"
+            f"{_split(data, 'peoples_daily_test_dedup')}: a model that saw "
+            "MSRA has seen those.", "", "Full test:", ""]
+  lines += _prf_table(data, "peoples_daily", "peoples_daily_test")
+  lines += ["", "De-duplicated test (`--dedup_against=msra:train_full`):", ""]
+  lines += _prf_table(data, "peoples_daily", "peoples_daily_test_dedup")
+  lines += ["", "The paper gives People's Daily only as differences: "
+            + paper.note("fig11_peoples_daily_test"), ""]
+  lines += _differences_table(data, "peoples_daily") + [""]
+  lines += ["Note on the paper: " + paper.note("text_inconsistency"), ""]
+  lines += [f"## Table 5: CLUENER2020 dev{_split(data, 'cluener_dev')} {tag}",
+            "", "CLUENER2020's test set is unlabeled, so dev is scored (as in "
+            "the paper); dev also picks the best epoch.", ""]
+  lines += _cluener_macro(data) + [""]
+  lines += ["The multi-task model per type, against the paper's Table 5:", ""]
+  lines += _table5(data) + [""]
+  lines += [f"## Table 6: CLUENER2020 dev F1 per type {tag}", "",
+            "Paper rows: " + paper.note("table6_cluener_f1_per_type"), ""]
+  lines += _cluener_types(data) + [""]
+  lines += [f"## Ablations: CLUENER2020 dev {tag}", "",
+            "The CLUENER2020 multi-task model without one of its parts; Δ is "
+            "the change of mean macro F1 against the full model.", ""]
+  lines += _ablations(data) + [""]
+  lines += _aux_cap(data)
+  if data["significance"]:
+    best = ", ".join(f"{d}: {data['cells'][c]['label']}"
+                     for d, c in data["best_single_task"].items() if c)
+    lines += [f"## Significance {tag}", "",
+              "Per seed: A − B for each seed both rows have. Bootstrap: "
+              f"{data['resamples']} paired resamples of the test sentences, each scoring A and B "
+              "(the mean over their seeds) on the same resample; the 95% "
+              "interval of the difference and a two-sided p-value. The best "
+              "single-task BERT row of each corpus is chosen by dev F1 of the "
+              f"first seed ({best or 'not known yet'}). The paper reports "
+              "none of this.", ""]
+    lines += _significance_table(data) + [""]
+  if missing:
+    lines += ["## Missing runs", "", ", ".join(
+        f"{c} seed {s}" for c, s in missing), ""]
+  return "\n".join(lines)
