@@ -12,7 +12,17 @@ INSTALL_REQUIRES = [
     "jieba==0.42.1",
     "snownlp==0.12.3",
     "numpy<2",
+    "tqdm",
+    "matplotlib",
 ]
+
+# Console scripts (bert_mtl_ner/console.py): bert-mtl-ner COMMAND, and
+# bert-mtl-ner-COMMAND for each command.
+COMMANDS = ["train", "evaluate", "predict", "export", "experiments", "data",
+            "pretrain", "import-bert"]
+CONSOLE_SCRIPTS = ["bert-mtl-ner = bert_mtl_ner.console:main"] + [
+    f"bert-mtl-ner-{c} = bert_mtl_ner.console:{c.replace('-', '_')}"
+    for c in COMMANDS]
 
 setup(
     name="bert_mtl_ner",
@@ -31,5 +41,7 @@ setup(
         "test": ["pytest>=7", "hypothesis>=6"],
         "bench": ["matplotlib"],
     },
+    package_data={"bert_mtl_ner.experiments": ["paper_tables.json"]},
+    entry_points={"console_scripts": CONSOLE_SCRIPTS},
     include_package_data=True,
 )

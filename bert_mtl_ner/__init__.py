@@ -8,3 +8,7 @@ The package is laid out by role, in the order data flows through it:
 """
 
 __version__ = "0.1.0"
+
+from bert_mtl_ner import quiet as _quiet  # pylint: disable=g-import-not-at-top
+
+_quiet.configure()

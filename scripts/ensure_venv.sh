@@ -28,4 +28,3 @@ if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.bert_mtl_ner_installed" 2>/de
   echo "$STAMP" > "$VENV/.bert_mtl_ner_installed"
 fi
 PY="$VENV/bin/python"
-export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"

@@ -244,3 +244,44 @@ def test_smoke_config_is_deterministic(data_dir, tmp_path):
                   if k not in ("train_seconds", "examples_per_second")}
                  for r in _metrics(tmp_path / name)])
   assert len(runs[0]) == 2 and runs[0] == runs[1]
+
+
+def test_commands_print_only_what_was_asked(trained):
+  env = {k: v for k, v in os.environ.items()
+         if k not in ("TF_CPP_MIN_LOG_LEVEL", "BERT_MTL_NER_VERBOSE")}
+  command = [sys.executable, "-m", "bert_mtl_ner.predict"]
+  shown = subprocess.run(command + ["--helpshort"], capture_output=True,
+                         text=True, env=env, timeout=300)
+  assert shown.stdout.splitlines()[0].startswith("Tags raw text")
+  assert shown.stderr == ""
+  tagged = subprocess.run(command + [f"--model_dir={trained}"],
+                          input="张三在北京工作。\n\n", capture_output=True,
+                          text=True, env=env, timeout=300)
+  assert tagged.returncode == 0, tagged.stderr[-2000:]
+  assert tagged.stderr == ""
+  lines = tagged.stdout.splitlines()
+  assert len(lines) == 2 and all(json.loads(l)["text"] is not None
+                                 for l in lines)
+  # --verbosity=1 brings the logs back.
+  loud = subprocess.run(command + ["--helpshort", "--verbosity=1"],
+                        capture_output=True, text=True, env=env, timeout=300)
+  assert "TensorFlow Addons" in loud.stderr
+
+
+def test_console_scripts_run_the_commands(trained):
+  bin_dir = os.path.dirname(sys.executable)
+  script = os.path.join(bin_dir, "bert-mtl-ner")
+  if not os.path.exists(script):
+    pytest.skip("the package is not installed with its console scripts")
+  tagged = subprocess.run([script, "predict", f"--model_dir={trained}"],
+                          input="张三在北京工作。\n", capture_output=True,
+                          text=True, timeout=300)
+  assert tagged.returncode == 0, tagged.stderr[-2000:]
+  assert json.loads(tagged.stdout)["text"] == "张三在北京工作。"
+  shown = subprocess.run([os.path.join(bin_dir, "bert-mtl-ner-evaluate"),
+                          "--helpshort"], capture_output=True, text=True,
+                         timeout=300)
+  assert "--model_dir" in shown.stdout
+  unknown = subprocess.run([script, "tagg"], capture_output=True, text=True,
+                           timeout=60)
+  assert unknown.returncode == 2 and "unknown command 'tagg'" in unknown.stderr
