@@ -18,6 +18,7 @@ from absl import flags
 from bert_mtl_ner import cli
 from bert_mtl_ner import evaluation
 from bert_mtl_ner import inference
+from bert_mtl_ner import progress as progress_lib
 from bert_mtl_ner.data import overlap
 from bert_mtl_ner.data import readers
 from bert_mtl_ner.data import tags as tags_lib
@@ -38,6 +39,7 @@ flags.DEFINE_string("dedup_against", "", "Drop sentences whose text occurs in "
 flags.DEFINE_enum("format", "table", ["table", "json"], "Output format.")
 flags.DEFINE_string("predictions_file", None, "Where the CoNLL predictions go.")
 flags.DEFINE_integer("batch_size", 64, "Windows per model call.")
+progress_lib.define_flag(flags)
 flags.mark_flag_as_required("model_dir")
 FLAGS = flags.FLAGS
 
@@ -62,7 +64,8 @@ def main(argv) -> None:
     raise UsageError(f"{source} has no labels; use bert_mtl_ner.predict")
   if not sentences:
     raise UsageError(f"{source}: no sentences left to score")
-  scores, predictions = evaluation.evaluate_sentences(tagger, sentences)
+  scores, predictions = evaluation.evaluate_sentences(
+      tagger, sentences, progress=FLAGS.progress)
   path = FLAGS.predictions_file or os.path.join(
       FLAGS.model_dir, "predictions", f"{source}.conll")
   evaluation.write_conll(path, sentences, predictions)

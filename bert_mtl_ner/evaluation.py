@@ -6,6 +6,7 @@ import numpy as np
 from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2, Entities
 
+from bert_mtl_ner import progress as progress_lib
 from bert_mtl_ner import tokenization
 from bert_mtl_ner.data.records import Sentence
 from bert_mtl_ner.io_utils import atomic_open
@@ -104,12 +105,24 @@ def write_conll(path: str, sentences: Sequence[Sentence],
       out.write("\n")
 
 
-def evaluate_sentences(tagger, sentences: Sequence[Sentence]
+def evaluate_sentences(tagger, sentences: Sequence[Sentence],
+                       progress: bool = False, chunk: int = 512
                        ) -> Tuple[Dict, List[List[str]]]:
   """Predicts every character of ``sentences`` and scores against their tags.
+
+  Args:
+    tagger: an ``inference.Tagger`` (or anything with ``predict_tags``).
+    sentences: labelled sentences.
+    progress: show a progress bar on stderr (when it is a terminal).
+    chunk: sentences per ``predict_tags`` call (the bar's step).
 
   Returns:
     (scores, predictions).
   """
-  predictions = tagger.predict_tags([s.chars for s in sentences])
+  predictions: List[List[str]] = []
+  with progress_lib.bar(len(sentences), "tagging", enabled=progress) as bar:
+    for begin in range(0, len(sentences), chunk):
+      part = sentences[begin:begin + chunk]
+      predictions += tagger.predict_tags([s.chars for s in part])
+      bar.update(len(part))
   return score([s.tags for s in sentences], predictions), predictions

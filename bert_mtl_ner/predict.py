@@ -19,6 +19,7 @@ from absl import flags
 
 from bert_mtl_ner import cli
 from bert_mtl_ner import inference
+from bert_mtl_ner import progress as progress_lib
 from bert_mtl_ner import serving
 from bert_mtl_ner.errors import DataError, UsageError
 
@@ -27,6 +28,7 @@ flags.DEFINE_string("saved_model", None, "A SavedModel written by export.")
 flags.DEFINE_string("input", "-", "Input file, or - for stdin.")
 flags.DEFINE_string("output", "-", "Output file, or - for stdout.")
 flags.DEFINE_integer("batch_size", 64, "Documents per batch.")
+progress_lib.define_flag(flags)
 FLAGS = flags.FLAGS
 
 
@@ -53,6 +55,16 @@ def batches(documents, size: int) -> Iterator[List[str]]:
     yield batch
 
 
+def count_lines(path: str) -> int:
+  """Lines of a file (a last line without ``\n`` counts), read in blocks."""
+  lines, last = 0, b"\n"
+  with open(path, "rb") as stream:
+    for block in iter(lambda: stream.read(1 << 20), b""):
+      lines += block.count(b"\n")
+      last = block[-1:]
+  return lines + (last != b"\n")
+
+
 def main(argv) -> None:
   del argv
   if bool(FLAGS.model_dir) == bool(FLAGS.saved_model):
@@ -66,13 +78,19 @@ def main(argv) -> None:
   source = sys.stdin.buffer if FLAGS.input == "-" else open(FLAGS.input, "rb")
   sink = sys.stdout if FLAGS.output == "-" else open(
       FLAGS.output, "w", encoding="utf-8")
+  # Progress for a file only: stdin has no known length.
+  bar = progress_lib.bar(
+      count_lines(FLAGS.input) if FLAGS.input != "-" else None, "tagging",
+      "documents", enabled=FLAGS.progress and FLAGS.input != "-")
   try:
     for batch in batches(read_documents(source, FLAGS.input), FLAGS.batch_size):
       for text, entities in zip(batch, tagger.entities(batch)):
         sink.write(json.dumps({"text": text, "entities": entities},
                               ensure_ascii=False) + "\n")
       sink.flush()
+      bar.update(len(batch))
   finally:
+    bar.close()
     if source is not sys.stdin.buffer:
       source.close()
     if sink is not sys.stdout:

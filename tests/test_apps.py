@@ -285,3 +285,33 @@ def test_console_scripts_run_the_commands(trained):
   unknown = subprocess.run([script, "tagg"], capture_output=True, text=True,
                            timeout=60)
   assert unknown.returncode == 2 and "unknown command 'tagg'" in unknown.stderr
+
+
+def test_progress_only_on_a_terminal(monkeypatch):
+  from bert_mtl_ner import progress  # pylint: disable=g-import-not-at-top
+  import io  # pylint: disable=g-import-not-at-top
+
+  class Terminal(io.StringIO):
+    def isatty(self):
+      return True
+
+  assert not progress.shown(True, io.StringIO())
+  assert progress.shown(True, Terminal())
+  assert not progress.shown(False, Terminal())
+  terminal = Terminal()
+  monkeypatch.setattr(sys, "stderr", terminal)
+  with progress.bar(10, "tagging") as bar:
+    bar.update(10)
+    bar.refresh()
+  assert "10/10" in terminal.getvalue()
+
+
+def test_predict_counts_lines_for_its_progress(tmp_path):
+  from bert_mtl_ner import predict  # pylint: disable=g-import-not-at-top
+  path = tmp_path / "docs.txt"
+  path.write_bytes("一\n二\n\n三".encode("utf-8"))
+  assert predict.count_lines(str(path)) == 4
+  path.write_bytes(b"a\nb\n")
+  assert predict.count_lines(str(path)) == 2
+  path.write_bytes(b"")
+  assert predict.count_lines(str(path)) == 0

@@ -20,6 +20,7 @@ import sys
 from absl import flags
 
 from bert_mtl_ner import cli
+from bert_mtl_ner import progress as progress_lib
 from bert_mtl_ner import tokenization
 from bert_mtl_ner.data import download as download_lib
 from bert_mtl_ner.data import overlap as overlap_lib
@@ -54,6 +55,7 @@ flags.DEFINE_integer("dim", 128, "vectors: size of a character vector.")
 flags.DEFINE_integer("window", 2, "vectors: co-occurrence window (characters).")
 flags.DEFINE_float("timeout", 20.0, "download: seconds to wait for a server.")
 
+progress_lib.define_flag(flags)
 FLAGS = flags.FLAGS
 
 
@@ -133,7 +135,8 @@ def _vectors() -> None:
       (s for ref in overlap_lib.parse_refs(",".join(vectors_lib.SOURCES))
        for s in registry.read_split(*ref, data_dir)), held_out)
   tokenizer = tokenization.CharTokenizer.from_vocab_file(FLAGS.vocab_file)
-  counts = vectors_lib.cooccurrence(sentences, tokenizer, FLAGS.window)
+  counts = vectors_lib.cooccurrence(sentences, tokenizer, FLAGS.window,
+                                    progress=FLAGS.progress)
   vectors = vectors_lib.ppmi_vectors(counts, FLAGS.dim)
   tokens = [None] * tokenizer.vocab_size
   for token, index in tokenizer.vocab.items():

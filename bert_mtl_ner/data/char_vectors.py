@@ -20,6 +20,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import linalg
 
+from bert_mtl_ner import progress as progress_lib
 from bert_mtl_ner import tokenization
 from bert_mtl_ner.data.records import Sentence
 from bert_mtl_ner.io_utils import atomic_open
@@ -29,13 +30,16 @@ SOURCES = ("msra:train", "peoples_daily:train", "cluener:train",
 
 
 def cooccurrence(sentences: Iterable[Sentence],
-                 tokenizer: tokenization.CharTokenizer, window: int = 2
-                 ) -> sparse.csr_matrix:
-  """Symmetric counts [vocab, vocab] of ids within ``window``, weighted 1/d."""
+                 tokenizer: tokenization.CharTokenizer, window: int = 2,
+                 progress: bool = False) -> sparse.csr_matrix:
+  """Symmetric counts [vocab, vocab] of ids within ``window``, weighted 1/d
+  (with ``progress``, a bar over the sentences on stderr)."""
   size = tokenizer.vocab_size
   pieces: List[np.ndarray] = []
   gap = np.full(window, -1, np.int64)
-  for sentence in sentences:
+  total = len(sentences) if hasattr(sentences, "__len__") else None
+  for sentence in progress_lib.bar(total, "counting", enabled=progress,
+                                   iterable=sentences):
     pieces.append(np.asarray(tokenizer.char_ids(sentence.chars), np.int64))
     pieces.append(gap)
   flat = np.concatenate(pieces) if pieces else np.zeros([0], np.int64)

@@ -29,6 +29,7 @@ from absl import logging
 
 from bert_mtl_ner import cli
 from bert_mtl_ner import config_flags
+from bert_mtl_ner import progress as progress_lib
 from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.experiments import grid as grid_lib
 from bert_mtl_ner.experiments import plan as plan_lib
@@ -191,9 +192,10 @@ class Grid:
     left = self.start + 60 * FLAGS.budget_minutes - time.time()
     return (run.estimate_seconds or 0) <= left
 
-  def run(self, claim: bool) -> None:
+  def run(self, claim: bool, after_each=None) -> None:
     """Trains and scores every planned run without a result; with ``claim``
-    only those this process claims first (see ``workers``)."""
+    only those this process claims first (see ``workers``); ``after_each()``
+    after every run."""
     version = records.code_version(str(pretrained.REPO_ROOT))
     skipped = set()
     while True:
@@ -223,6 +225,8 @@ class Grid:
       runner.run_cell(self.base, r.cell, r.seed, self.preset,
                       FLAGS.results_dir, self.locked, self.encoder_sha,
                       FLAGS.rerun_stale, version)
+      if after_each:
+        after_each()
 
 
 def main(argv) -> None:
@@ -255,12 +259,22 @@ def main(argv) -> None:
     grid.run(claim=True)
     return
   if not FLAGS.report:
-    grid.check_stale(grid.plan()[0])
-    if jobs > 1:
-      workers.clear_claims(FLAGS.results_dir)
-      workers.run_workers(sys.argv[1:], jobs)
-    else:
-      grid.run(claim=False)
+    planned = grid.plan()[0]
+    grid.check_stale(planned)
+    # The grid's bar is on unless --progress=false (the presets turn off only
+    # each run's own bars, which several workers would interleave).
+    with progress_lib.bar(len(planned), "grid", "runs",
+                          enabled=FLAGS.progress or not FLAGS["progress"].present
+                          ) as bar:
+      def poll():
+        bar.n = sum(1 for r in grid.plan()[0] if r.finished)
+        bar.refresh()
+      poll()
+      if jobs > 1:
+        workers.clear_claims(FLAGS.results_dir)
+        workers.run_workers(sys.argv[1:], jobs, poll)
+      else:
+        grid.run(claim=False, after_each=poll)
   runs, _ = grid.plan()
   meta = {"preset": preset.name, "description": preset.description,
           "command": relative_command(sys.argv[1:]),

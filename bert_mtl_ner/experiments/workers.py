@@ -14,7 +14,8 @@ import glob
 import os
 import subprocess
 import sys
-from typing import List, Sequence
+import time
+from typing import Callable, List, Optional, Sequence
 
 from bert_mtl_ner.errors import BertMtlNerError
 
@@ -50,9 +51,12 @@ def worker_env(jobs: int, cores: int) -> dict:
   return env
 
 
-def run_workers(argv: Sequence[str], jobs: int) -> None:
+def run_workers(argv: Sequence[str], jobs: int,
+                poll: Optional[Callable[[], None]] = None,
+                every: float = 20.0) -> None:
   """Starts ``jobs`` copies of ``python -m bert_mtl_ner.experiments`` with
-  ``argv`` plus ``--worker`` and waits for all of them.
+  ``argv`` plus ``--worker`` and waits for all of them, calling ``poll`` every
+  ``every`` seconds meanwhile (the grid's progress).
 
   Raises:
     BertMtlNerError: when a worker fails (finished runs are kept; running the
@@ -63,7 +67,11 @@ def run_workers(argv: Sequence[str], jobs: int) -> None:
              "--worker", "--jobs=1"]
   processes: List[subprocess.Popen] = [
       subprocess.Popen(command, env=env) for _ in range(jobs)]
-  codes = [p.wait() for p in processes]
+  while any(p.poll() is None for p in processes):
+    if poll:
+      poll()
+    time.sleep(every if poll else 1.0)
+  codes = [p.returncode for p in processes]
   failed = [i for i, code in enumerate(codes) if code != 0]
   if failed:
     raise BertMtlNerError(
