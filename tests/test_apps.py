@@ -315,3 +315,27 @@ def test_predict_counts_lines_for_its_progress(tmp_path):
   assert predict.count_lines(str(path)) == 2
   path.write_bytes(b"")
   assert predict.count_lines(str(path)) == 0
+
+
+def test_tensorboard_logs_steps_of_short_epochs_and_a_labelled_heatmap(
+    toy_corpus, tmp_path):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  model_dir = tmp_path / "model"
+  # 120 sentences in batches of 16: 8 steps an epoch, fewer than log_every.
+  _train(toy_corpus, model_dir, "--model=bilstm_crf", "--epochs=3",
+         "--log_every=10")
+  steps, images = {}, []
+  folder = model_dir / "tensorboard"
+  for name in os.listdir(folder):
+    for event in tf.compat.v1.train.summary_iterator(str(folder / name)):
+      for value in event.summary.value:
+        steps.setdefault(value.tag, []).append(event.step)
+        if value.tag == "crf/transitions":
+          images.append(tf.make_ndarray(value.tensor))
+  assert sorted(steps["train/loss"]) == [1, 10, 20]
+  assert "train/grad_norm" in steps and "train/learning_rate" in steps
+  # A rendered figure (axes, names, colour bar), not a bare 7x7 matrix.
+  width, height = (int(x) for x in images[-1][:2])
+  assert width > 200 and height > 200
+  png = tf.io.decode_png(images[-1][2], channels=4).numpy()
+  assert len({tuple(p) for p in png.reshape(-1, 4)[::97]}) > 20

@@ -259,7 +259,8 @@ def train(run: TrainRun) -> Optional[Dict]:
                               batch_size=run.eval_batch_size)
     trainer = trainer_lib.Trainer(
         model, train_config(run, sizes), run.model_dir,
-        lambda: evaluation.evaluate_sentences(tagger, dev)[0], strategy)
+        lambda: evaluation.evaluate_sentences(tagger, dev)[0], strategy,
+        labels=labels)
   history = trainer.fit(tasks)
   if not run_dir.best_weights(run.model_dir):
     return None

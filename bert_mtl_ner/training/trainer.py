@@ -35,6 +35,7 @@ from bert_mtl_ner.training import distribution
 from bert_mtl_ner.training import loss as loss_lib
 from bert_mtl_ner.training import optimization
 from bert_mtl_ner.training import precision
+from bert_mtl_ner.training import summaries
 
 Evaluate = Callable[[], Dict]
 SCHEDULES = ("proportional", "temperature", "round_robin")
@@ -191,12 +192,16 @@ class Trainer:
     strategy: the ``tf.distribute`` strategy the model was built under (its
       ``scope()``); the trainer must be made under the same scope. None: no
       strategy.
+    labels: the main task's tag names, for the axes of the transition
+      heatmap in TensorBoard.
   """
 
   def __init__(self, model: keras.Model, config: TrainConfig, model_dir: str,
                evaluate: Evaluate,
-               strategy: Optional[tf.distribute.Strategy] = None):
+               strategy: Optional[tf.distribute.Strategy] = None,
+               labels: Optional[Sequence[str]] = None):
     self.model = model
+    self.labels = labels
     self.config = config
     self.model_dir = model_dir
     self.evaluate = evaluate
@@ -399,9 +404,11 @@ class Trainer:
       loss, norm = self.train_step(task)(batch)
       seen += int(batch["input_ids"].shape[0])
       losses[task.name].append(float(loss))
-      global_step = self.optimizer.iterations
-      if step % self.config.log_every == 0:
-        with self.writer.as_default(step=int(global_step)):
+      # Keyed on the global step, so epochs shorter than log_every steps
+      # still log (the first step always does).
+      global_step = int(self.optimizer.iterations)
+      if global_step % self.config.log_every == 0 or global_step == 1:
+        with self.writer.as_default(step=global_step):
           tf.summary.scalar("train/loss" if len(tasks) == 1 else
                             f"train/{task.name}_loss", loss)
           tf.summary.scalar("train/grad_norm", norm)
@@ -455,8 +462,6 @@ class Trainer:
       for name, row in dev["per_type"].items():
         for key in ("precision", "recall", "f1"):
           tf.summary.scalar(f"dev_{name}/{key}", row[key])
-      transitions = self.crf.transitions
-      low, high = tf.reduce_min(transitions), tf.reduce_max(transitions)
-      image = (transitions - low) / tf.maximum(high - low, 1e-6)
-      tf.summary.image("crf/transitions", image[None, :, :, None])
+      tf.summary.image("crf/transitions", summaries.transition_heatmap(
+          self.crf.transitions.numpy(), self.labels))
     self.writer.flush()
