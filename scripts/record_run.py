@@ -1,6 +1,6 @@
-r"""Records a finished training (or pretraining) run for the README, then
-rewrites the README's tables of measured runs from every record (nothing typed
-by hand).
+r"""Records a finished training (or pretraining) run, then rewrites the tables
+of measured runs in docs/runs.md and docs/pretraining.md from every record
+(nothing typed by hand).
 
   python scripts/record_run.py --name=msra_bilstm_crf --model_dir=runs/m \
       --scores=scores.json --command="python -m bert_mtl_ner.train ..." \
@@ -8,11 +8,11 @@ by hand).
   python scripts/record_run.py --name=pretrain_cpu --pretraining_dir=runs/bert_cpu \
       --command="python -m bert_mtl_ner.pretrain ..."
 
-Training records live in docs/runs/NAME.json, their table between the README
-markers ``<!-- runs:begin -->`` and ``<!-- runs:end -->``; pretraining records
+Training records live in docs/runs/NAME.json, their table between the
+docs/runs.md markers ``<!-- runs:begin -->`` and ``<!-- runs:end -->``; pretraining records
 (from the output's pretraining.json and run.json, wall time included) in
-docs/runs/pretraining/NAME.json, their table between ``<!-- pretraining:begin
--->`` and ``<!-- pretraining:end -->``.
+docs/runs/pretraining/NAME.json, their table between the docs/pretraining.md
+markers ``<!-- pretraining:begin -->`` and ``<!-- pretraining:end -->``.
 """
 
 import glob
@@ -36,8 +36,11 @@ flags.DEFINE_float("wall_seconds", None, "Wall time of the training command.")
 flags.DEFINE_string("split", None, "What was scored, e.g. msra:test.")
 flags.DEFINE_string("pretraining_dir", None,
                     "Record this bert_mtl_ner.pretrain output instead.")
-flags.DEFINE_bool("render_only", False, "Only rewrite the README tables.")
+flags.DEFINE_bool("render_only", False, "Only rewrite the tables of docs/runs.md "
+                  "and docs/pretraining.md.")
 FLAGS = flags.FLAGS
+RUNS_PAGE = os.path.join("docs", "runs.md")
+PRETRAINING_PAGE = os.path.join("docs", "pretraining.md")
 
 BEGIN, END = "<!-- runs:begin -->", "<!-- runs:end -->"
 PRETRAINING_BEGIN = "<!-- pretraining:begin -->"
@@ -147,13 +150,14 @@ def main(argv):
     os.makedirs(target, exist_ok=True)
     atomic_write_text(os.path.join(target, f"{FLAGS.name}.json"),
                       json.dumps(record, ensure_ascii=False, indent=1) + "\n")
-  readme = os.path.join(ROOT, "README.md")
-  with open(readme, encoding="utf-8") as stream:
-    text = stream.read()
-  text = replace_block(text, BEGIN, END, render(records_in(folder)))
-  text = replace_block(text, PRETRAINING_BEGIN, PRETRAINING_END,
-                       render_pretraining(records_in(pretraining_folder)))
-  atomic_write_text(readme, text)
+  for page, begin, end, table in (
+      (RUNS_PAGE, BEGIN, END, render(records_in(folder))),
+      (PRETRAINING_PAGE, PRETRAINING_BEGIN, PRETRAINING_END,
+       render_pretraining(records_in(pretraining_folder)))):
+    path = os.path.join(ROOT, page)
+    with open(path, encoding="utf-8") as stream:
+      text = stream.read()
+    atomic_write_text(path, replace_block(text, begin, end, table))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
-r"""Rewrites the README's "Performance" section from the benchmarks' own output.
+r"""Rewrites the benchmark tables of docs/performance.md from the benchmarks' own
+output.
 
 Each benchmark run with ``--output=docs/bench/NAME.md`` writes its table there
 (machine, command and date included); this script puts those files, in the
-order below, between the README markers ``<!-- performance:begin -->`` and
+order below, between the docs/performance.md markers ``<!-- performance:begin -->`` and
 ``<!-- performance:end -->``. Nothing in that section is typed by hand.
 
   python scripts/render_performance.py
@@ -16,7 +17,9 @@ sys.path.insert(0, ROOT)
 from bert_mtl_ner.io_utils import atomic_write_text  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 BEGIN, END = "<!-- performance:begin -->", "<!-- performance:end -->"
-ORDER = ("inference", "training", "training_base", "crf", "pipeline")
+ORDER = ("inference", "training", "training_base", "grid_speed", "crf",
+         "pipeline")
+PAGE = os.path.join("docs", "performance.md")
 
 
 def section(folder: str) -> str:
@@ -33,19 +36,20 @@ def section(folder: str) -> str:
   return "\n\n".join(parts)
 
 
-def render(readme: str, body: str) -> str:
-  head, rest = readme.split(BEGIN, 1)
-  _, tail = rest.split(END, 1)
-  return f"{head}{BEGIN}\n{body}\n{END}{tail}"
+def render(text: str, body: str, begin: str = BEGIN, end: str = END) -> str:
+  """``text`` with ``body`` between its ``begin`` and ``end`` markers."""
+  head, rest = text.split(begin, 1)
+  _, tail = rest.split(end, 1)
+  return f"{head}{begin}\n{body}\n{end}{tail}"
 
 
 def main() -> None:
-  path = os.path.join(ROOT, "README.md")
+  path = os.path.join(ROOT, PAGE)
   with open(path, encoding="utf-8") as stream:
-    readme = stream.read()
-  atomic_write_text(path, render(readme, section(os.path.join(ROOT, "docs",
-                                                              "bench"))))
-  print(f"rewrote the Performance section of {path}")
+    page = stream.read()
+  atomic_write_text(path, render(page, section(os.path.join(ROOT, "docs",
+                                                            "bench"))))
+  print(f"rewrote the benchmark tables of {path}")
 
 
 if __name__ == "__main__":

@@ -218,40 +218,41 @@ def test_workers_split_the_cores():
   assert workers.worker_env(jobs=4, cores=2)["TF_NUM_INTRAOP_THREADS"] == "1"
 
 
-def test_readme_diagram_is_the_commands_output():
+def test_models_page_diagram_is_the_commands_output():
   result = subprocess.run([sys.executable, "-m", "bert_mtl_ner.models"],
                           capture_output=True, text=True, timeout=300)
   assert result.returncode == 0, result.stderr[-2000:]
-  readme = os.path.join(os.path.dirname(__file__), "..", "README.md")
+  readme = os.path.join(os.path.dirname(__file__), "..", "docs", "models.md")
   with open(readme, encoding="utf-8") as stream:
     text = stream.read()
   block = text.split("<!-- diagram:begin -->\n```\n")[1].split("```")[0]
   assert block == result.stdout
 
 
-def test_readme_run_tables_match_the_records():
+def test_docs_run_tables_match_the_records():
   root = os.path.join(os.path.dirname(__file__), "..")
   sys.path.insert(0, os.path.join(root, "scripts"))
   import record_run  # pylint: disable=g-import-not-at-top
-  with open(os.path.join(root, "README.md"), encoding="utf-8") as stream:
-    text = stream.read()
   folder = os.path.join(root, "docs", "runs")
-  for begin, end, render, records in (
-      (record_run.BEGIN, record_run.END, record_run.render,
-       record_run.records_in(folder)),
-      (record_run.PRETRAINING_BEGIN, record_run.PRETRAINING_END,
-       record_run.render_pretraining,
+  for page, begin, end, render, records in (
+      (record_run.RUNS_PAGE, record_run.BEGIN, record_run.END,
+       record_run.render, record_run.records_in(folder)),
+      (record_run.PRETRAINING_PAGE, record_run.PRETRAINING_BEGIN,
+       record_run.PRETRAINING_END, record_run.render_pretraining,
        record_run.records_in(os.path.join(folder, "pretraining")))):
+    with open(os.path.join(root, page), encoding="utf-8") as stream:
+      text = stream.read()
     assert records, begin
     block = text.split(begin + "\n")[1].split(end)[0]
     assert block.strip() == render(records).strip()
 
 
-def test_readme_performance_section_is_the_benchmarks_output():
+def test_performance_page_is_the_benchmarks_output():
   root = os.path.join(os.path.dirname(__file__), "..")
   sys.path.insert(0, os.path.join(root, "scripts"))
   import render_performance  # pylint: disable=g-import-not-at-top
-  with open(os.path.join(root, "README.md"), encoding="utf-8") as stream:
+  with open(os.path.join(root, render_performance.PAGE),
+            encoding="utf-8") as stream:
     readme = stream.read()
   body = render_performance.section(os.path.join(root, "docs", "bench"))
   assert render_performance.render(readme, body) == readme
@@ -317,3 +318,51 @@ def test_committed_records_persist_runs_and_refuse_stale_ones(data_dir,
   assert rerun.returncode == 0, rerun.stderr[-3000:]
   assert json.loads(path.read_text(encoding="utf-8"))["identity"][
       "lstm_units"] == 8
+
+
+def test_readme_headline_is_the_committed_reports():
+  root = os.path.join(os.path.dirname(__file__), "..")
+  sys.path.insert(0, os.path.join(root, "scripts"))
+  import render_readme  # pylint: disable=g-import-not-at-top
+  with open(os.path.join(root, "README.md"), encoding="utf-8") as stream:
+    readme = stream.read()
+  assert render_readme.render(readme) == readme
+  assert "| MSRA test F1 | MTL | 95.86 |" in readme
+
+
+def test_the_readme_gpu_guide_command_starts_and_writes_a_report(
+    data_dir, bert_vocab_path, tmp_path):
+  """The guide's own command, on CPU, with a random encoder of
+  bert-base-chinese's published sizes and tiny limits."""
+  root = os.path.join(os.path.dirname(__file__), "..")
+  with open(os.path.join(root, "README.md"), encoding="utf-8") as stream:
+    block = stream.read().split("<!-- gpu-command:begin -->")[1].split(
+        "<!-- gpu-command:end -->")[0]
+  command = next(l for l in block.splitlines()
+                 if l.startswith("./run_experiments.sh")).split()
+  encoder = tmp_path / "bert-base-chinese"
+  encoder.mkdir()
+  (encoder / "config.json").write_text(json.dumps({
+      "model_type": "bert", "vocab_size": 21128, "hidden_size": 768,
+      "num_hidden_layers": 12, "num_attention_heads": 12,
+      "intermediate_size": 3072, "max_position_embeddings": 512,
+      "type_vocab_size": 2, "hidden_act": "gelu"}))
+  (encoder / "vocab.txt").write_text(
+      open(bert_vocab_path, encoding="utf-8").read(), encoding="utf-8")
+  args = [a.replace("models/bert-base-chinese", str(encoder))
+          for a in command[1:]]
+  assert "--preset=paper" in args
+  tiny = ["--bert_random_init", "--cells=^msra/bert_crf$", "--seeds=1",
+          "--train_limit=4", "--dev_limit=2", "--eval_limit=2", "--epochs=1",
+          "--batch_size=2", "--max_seq_len=24", f"--data_dir={data_dir}",
+          f"--results_dir={tmp_path / 'results'}", "--jobs=1"]
+  result = subprocess.run(
+      [sys.executable, "-m", "bert_mtl_ner.experiments", *args, *tiny],
+      capture_output=True, text=True, timeout=900)
+  assert result.returncode == 0, result.stderr[-3000:]
+  report = (tmp_path / "results" / "REPORT.md").read_text(encoding="utf-8")
+  assert "[paper preset]" in report and "| BERT-CRF | 1 |" in report
+  saved = json.loads((tmp_path / "results" / "runs" / "msra" / "bert_crf" /
+                      "seed1" / "result.json").read_text(encoding="utf-8"))
+  assert saved["model"]["bert"]["num_hidden_layers"] == 12
+  assert saved["model"]["bert"]["hidden_size"] == 768

@@ -76,6 +76,8 @@ flags.DEFINE_bool("rerun_stale", False, "Train again the runs whose committed "
 flags.DEFINE_float("budget_minutes", 0, "Start no run whose estimate would end "
                    "it more than this many minutes after the grid started "
                    "(0: no limit); what is left runs next time.")
+flags.DEFINE_integer("eval_limit", None, "Score only the first N sentences of "
+                     "each evaluation split (default: the preset's; 0: all).")
 flags.DEFINE_bool("worker", False, "Internal: run claimed runs, no report.")
 FLAGS = flags.FLAGS
 
@@ -232,6 +234,8 @@ class Grid:
 def main(argv) -> None:
   del argv
   preset = with_record_dir(presets_lib.get_preset(FLAGS.preset))
+  if FLAGS.eval_limit is not None:
+    preset = dataclasses.replace(preset, eval_limit=FLAGS.eval_limit)
   seeds = [int(s) for s in FLAGS.seeds] or list(preset.seeds)
   flagfile = pretraining_flagfile(preset)
   cells = [c for c in grid_lib.build_grid(random_init_rows=bool(flagfile),

@@ -56,12 +56,15 @@ def tiny_bert_config(vocab_size: int, hidden_size: int = 64,
                     max_position_embeddings=max_position_embeddings).to_dict()
 
 
-def resolve_bert(bert_model: str, vocab_size: int, **size) -> BertChoice:
+def resolve_bert(bert_model: str, vocab_size: int, need_weights: bool = True,
+                 **size) -> BertChoice:
   """Resolves a ``--bert_model`` value (see the module docstring).
 
   Args:
     bert_model: ``tiny``, a local directory, or a hub name.
     vocab_size: vocabulary size for ``tiny``.
+    need_weights: a directory must hold weights (False: its ``config.json``
+      is enough, for random init).
     **size: ``tiny_bert_config`` size arguments.
 
   Raises:
@@ -77,6 +80,8 @@ def resolve_bert(bert_model: str, vocab_size: int, **size) -> BertChoice:
                        "directory")
     has = lambda name: os.path.exists(os.path.join(bert_model, name))
     from_pt = not (has(_TF_WEIGHTS) or has(_SAFETENSORS))
+    if not need_weights and from_pt and not has(_PT_BIN):
+      return BertChoice(BertConfig.from_pretrained(bert_model).to_dict())
     if from_pt and not has(_PT_BIN):
       raise UsageError(f"--bert_model={bert_model}: no {_TF_WEIGHTS}, "
                        f"{_SAFETENSORS} or {_PT_BIN} in that directory")

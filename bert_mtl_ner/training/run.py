@@ -102,7 +102,7 @@ def bert_choice(run: TrainRun, vocab_size: int) -> bert_encoder.BertChoice:
     UsageError: the vocabulary is larger than the encoder's.
   """
   choice = bert_encoder.resolve_bert(
-      run.bert_model, vocab_size,
+      run.bert_model, vocab_size, need_weights=not run.bert_random_init,
       hidden_size=run.bert_hidden_size, num_layers=run.bert_num_layers,
       num_heads=run.bert_num_heads,
       intermediate_size=run.bert_intermediate_size)

@@ -1,0 +1,36 @@
+r"""Rewrites the README's headline results table from the committed reports'
+``summary.json`` files (``bert_mtl_ner.experiments.headline``), between the
+markers ``<!-- headline:begin -->`` and ``<!-- headline:end -->``. Nothing in
+it is typed by hand; a test keeps it equal to the reports.
+
+  python scripts/render_readme.py
+"""
+
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+from bert_mtl_ner.experiments import headline  # pylint: disable=g-import-not-at-top,wrong-import-position
+from bert_mtl_ner.io_utils import atomic_write_text  # pylint: disable=g-import-not-at-top,wrong-import-position
+import render_performance  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+BEGIN, END = "<!-- headline:begin -->", "<!-- headline:end -->"
+
+
+def render(readme: str) -> str:
+  """``readme`` with its headline block rendered from the reports."""
+  table = headline.render(headline.readme_columns(ROOT))
+  return render_performance.render(readme, table, BEGIN, END)
+
+
+def main() -> None:
+  path = os.path.join(ROOT, "README.md")
+  with open(path, encoding="utf-8") as stream:
+    readme = stream.read()
+  atomic_write_text(path, render(readme))
+  print(f"rewrote the headline table of {path}")
+
+
+if __name__ == "__main__":
+  main()
