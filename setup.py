@@ -14,12 +14,16 @@ INSTALL_REQUIRES = [
     "numpy<2",
     "tqdm",
     "matplotlib",
+    # The HTTP service (python -m bert_mtl_ner.serve).
+    "starlette==1.10.0",
+    "uvicorn==0.54.0",
+    "prometheus-client==0.26.0",
 ]
 
 # Console scripts (bert_mtl_ner/console.py): bert-mtl-ner COMMAND, and
 # bert-mtl-ner-COMMAND for each command.
-COMMANDS = ["train", "evaluate", "predict", "export", "experiments", "data",
-            "pretrain", "import-bert"]
+COMMANDS = ["train", "evaluate", "predict", "export", "serve", "experiments",
+            "data", "pretrain", "import-bert"]
 CONSOLE_SCRIPTS = ["bert-mtl-ner = bert_mtl_ner.console:main"] + [
     f"bert-mtl-ner-{c} = bert_mtl_ner.console:{c.replace('-', '_')}"
     for c in COMMANDS]
@@ -38,10 +42,12 @@ setup(
     install_requires=INSTALL_REQUIRES,
     extras_require={
         "gpu": ["tensorflow[and-cuda]==2.15.1"],
-        "test": ["pytest>=7", "hypothesis>=6"],
-        "bench": ["matplotlib"],
+        # selenium drives Debian's chromium + chromium-driver in the page test.
+        "test": ["pytest>=7", "hypothesis>=6", "selenium==4.38.0"],
+        "bench": ["httpx==0.28.1"],
     },
-    package_data={"bert_mtl_ner.experiments": ["paper_tables.json"]},
+    package_data={"bert_mtl_ner.experiments": ["paper_tables.json"],
+                  "bert_mtl_ner.server": ["page.html"]},
     entry_points={"console_scripts": CONSOLE_SCRIPTS},
     include_package_data=True,
 )

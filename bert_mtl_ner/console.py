@@ -13,7 +13,8 @@ from typing import Callable, List, Optional
 # command -> module of bert_mtl_ner that implements it.
 COMMANDS = {
     "train": "train", "evaluate": "evaluate", "predict": "predict",
-    "export": "export", "experiments": "experiments", "data": "data",
+    "export": "export", "serve": "serve", "experiments": "experiments",
+    "data": "data",
     "pretrain": "pretrain", "import-bert": "import_bert",
     "diagram": "models",
 }
@@ -55,6 +56,7 @@ train = _script("train")
 evaluate = _script("evaluate")
 predict = _script("predict")
 export = _script("export")
+serve = _script("serve")
 experiments = _script("experiments")
 data = _script("data")
 pretrain = _script("pretrain")

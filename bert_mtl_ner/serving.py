@@ -208,6 +208,32 @@ def to_utf8(text: str) -> bytes:
                  for c in text).encode("utf-8")
 
 
+OUTPUTS = ("tags", "tag_ids", "entity_start", "entity_end", "entity_type",
+           "entity_count")
+
+
+def trim_outputs(text: str, outputs: Dict[str, np.ndarray], row: int) -> Dict:
+  """One text's outputs of a ``serve_text`` batch, without the batch's
+  padding: tags to the text's length, entities to its count, strings
+  decoded."""
+  count = int(outputs["entity_count"][row])
+  tags = outputs["tags"][row][:len(text)]
+  return {"tags": [t.decode() for t in tags],
+          "tag_ids": [int(i) for i in outputs["tag_ids"][row][:len(text)]],
+          "entity_start": [int(x) for x in outputs["entity_start"][row][:count]],
+          "entity_end": [int(x) for x in outputs["entity_end"][row][:count]],
+          "entity_type": [t.decode() for t in
+                          outputs["entity_type"][row][:count]],
+          "entity_count": count}
+
+
+def entities_of(text: str, outputs: Dict) -> List[Dict]:
+  """``predict``'s entities from one text's ``trim_outputs``."""
+  return [{"start": s, "end": e, "type": t, "text": text[s:e]}
+          for s, e, t in zip(outputs["entity_start"], outputs["entity_end"],
+                             outputs["entity_type"])]
+
+
 class SavedModelTagger:
   """Predicts with an exported SavedModel, like ``inference.Tagger``."""
 
@@ -215,26 +241,30 @@ class SavedModelTagger:
     if not os.path.isdir(export_dir):
       raise UsageError(f"--saved_model={export_dir}: no such directory")
     self.serve = tf.saved_model.load(export_dir).signatures["serving_default"]
+    labels = os.path.join(export_dir, "assets.extra", "labels.txt")
+    self.labels = []
+    if os.path.exists(labels):
+      with open(labels, encoding="utf-8") as stream:
+        self.labels = [line.strip() for line in stream if line.strip()]
+
+  @property
+  def types(self) -> List[str]:
+    """The entity types of the export's labels, in label order."""
+    return list(dict.fromkeys(l[2:] for l in self.labels if l != "O"))
 
   def _run(self, texts: Sequence[str]) -> Dict[str, np.ndarray]:
     outputs = self.serve(text=tf.constant([to_utf8(t) for t in texts],
                                           tf.string))
     return {k: v.numpy() for k, v in outputs.items()}
 
+  def outputs(self, texts: Sequence[str]) -> List[Dict]:
+    """Each text's outputs (``trim_outputs``)."""
+    out = self._run(texts)
+    return [trim_outputs(text, out, i) for i, text in enumerate(texts)]
+
   def predict_tags(self, texts: Sequence[str]) -> List[List[str]]:
-    tags = self._run(texts)["tags"]
-    return [[t.decode() for t in row[:len(text)]]
-            for text, row in zip(texts, tags)]
+    return [o["tags"] for o in self.outputs(texts)]
 
   def entities(self, texts: Sequence[str]) -> List[List[Dict]]:
-    out = self._run(texts)
-    result = []
-    for i, text in enumerate(texts):
-      entities = []
-      for k in range(out["entity_count"][i]):
-        start, end = int(out["entity_start"][i, k]), int(out["entity_end"][i, k])
-        entities.append({"start": start, "end": end,
-                         "type": out["entity_type"][i, k].decode(),
-                         "text": text[start:end]})
-      result.append(entities)
-    return result
+    return [entities_of(text, o) for text, o in zip(texts,
+                                                    self.outputs(texts))]

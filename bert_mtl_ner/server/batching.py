@@ -1,0 +1,150 @@
+"""Dynamic batching: concurrent requests' texts merged into model calls.
+
+Each request puts its texts in one bounded queue and awaits their results. A
+single loop takes a batch when it has ``max_batch`` texts or the oldest has
+waited ``max_wait_ms``: the oldest text, then the queued texts nearest to it in
+length (so a call pads little, and nothing waits behind newer texts forever).
+The model runs in one worker thread, off the event loop; its results are handed
+back to each text's future. A full queue refuses new texts at once
+(``QueueFull``: the server answers 503 with Retry-After) instead of growing.
+"""
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import time
+from typing import Any, Callable, List, Optional, Sequence
+
+
+class QueueFull(Exception):
+  """The queue cannot take the texts of a request now."""
+
+
+@dataclasses.dataclass
+class _Item:
+  text: str
+  future: asyncio.Future
+  arrived: float
+
+
+class DynamicBatcher:
+  """Merges texts from concurrent requests into calls of ``run``.
+
+  Args:
+    run: texts -> one result per text; called in a worker thread.
+    max_batch: the most texts in one call.
+    max_wait_ms: how long the oldest queued text may wait for others.
+    max_queue: the most texts waiting at once.
+    on_batch: called with the size of every call (metrics).
+    on_depth: called with the queue depth whenever it changes (metrics).
+  """
+
+  def __init__(self, run: Callable[[List[str]], Sequence[Any]],
+               max_batch: int = 32, max_wait_ms: float = 5.0,
+               max_queue: int = 1024,
+               on_batch: Optional[Callable[[int], None]] = None,
+               on_depth: Optional[Callable[[int], None]] = None):
+    if max_batch < 1 or max_queue < 1 or max_wait_ms < 0:
+      raise ValueError("max_batch and max_queue must be positive, "
+                       "max_wait_ms not negative")
+    self.run = run
+    self.max_batch = max_batch
+    self.max_wait = max_wait_ms / 1000.0
+    self.max_queue = max_queue
+    self.on_batch = on_batch or (lambda size: None)
+    self.on_depth = on_depth or (lambda depth: None)
+    self._pending: List[_Item] = []
+    self._event: Optional[asyncio.Event] = None
+    self._task: Optional[asyncio.Task] = None
+    self._executor = concurrent.futures.ThreadPoolExecutor(
+        1, thread_name_prefix="model")
+    self._closing = False
+
+  @property
+  def depth(self) -> int:
+    return len(self._pending)
+
+  def start(self) -> None:
+    """Starts the batching loop on the running event loop."""
+    self._event = asyncio.Event()
+    self._task = asyncio.get_running_loop().create_task(self._loop())
+
+  async def close(self) -> None:
+    """Finishes what is queued, then stops the loop and the worker."""
+    self._closing = True
+    if self._event:
+      self._event.set()
+    if self._task:
+      await self._task
+    self._executor.shutdown(wait=True)
+
+  async def submit(self, texts: Sequence[str]) -> List[Any]:
+    """The results of ``texts``, in order.
+
+    Raises:
+      QueueFull: the queue has no room for all of them (none is queued).
+    """
+    if self._closing or self._event is None:
+      raise QueueFull("the server is shutting down")
+    if len(self._pending) + len(texts) > self.max_queue:
+      raise QueueFull(f"{len(self._pending)} texts are waiting (at most "
+                      f"{self.max_queue})")
+    loop = asyncio.get_running_loop()
+    now = time.monotonic()
+    items = [_Item(t, loop.create_future(), now) for t in texts]
+    self._pending.extend(items)
+    self.on_depth(len(self._pending))
+    self._event.set()
+    return list(await asyncio.gather(*(i.future for i in items)))
+
+  def _take(self) -> List[_Item]:
+    """The oldest item and the ``max_batch - 1`` nearest to it in length."""
+    oldest = self._pending[0]
+    rest = sorted(range(1, len(self._pending)), key=lambda i: (
+        abs(len(self._pending[i].text) - len(oldest.text)), i))
+    chosen = [0] + rest[:self.max_batch - 1]
+    taken = [self._pending[i] for i in chosen]
+    keep = set(chosen)
+    self._pending = [x for i, x in enumerate(self._pending) if i not in keep]
+    self.on_depth(len(self._pending))
+    return taken
+
+  async def _wait_for_batch(self) -> None:
+    """Returns when a batch is due: ``max_batch`` texts, the oldest's wait
+    over, or closing."""
+    while True:
+      self._event.clear()
+      if self._closing or len(self._pending) >= self.max_batch:
+        return
+      if self._pending:
+        left = self._pending[0].arrived + self.max_wait - time.monotonic()
+        if left <= 0:
+          return
+        try:
+          await asyncio.wait_for(self._event.wait(), left)
+        except asyncio.TimeoutError:
+          return
+      else:
+        await self._event.wait()
+
+  async def _loop(self) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+      await self._wait_for_batch()
+      if not self._pending:
+        if self._closing:
+          return
+        continue
+      batch = self._take()
+      self.on_batch(len(batch))
+      try:
+        results = await loop.run_in_executor(
+            self._executor, self.run, [i.text for i in batch])
+      except Exception as err:  # pylint: disable=broad-except
+        for item in batch:
+          if not item.future.done():
+            item.future.set_exception(err)
+        continue
+      for item, result in zip(batch, results):
+        if not item.future.done():  # its request may have gone away
+          item.future.set_result(result)
