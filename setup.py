@@ -17,6 +17,8 @@ INSTALL_REQUIRES = [
     # The HTTP service (python -m bert_mtl_ner.serve).
     "starlette==1.10.0",
     "uvicorn==0.54.0",
+    "httptools==0.7.1",  # uvicorn's fast HTTP parser
+    "uvloop==0.22.1",  # uvicorn's fast event loop
     "prometheus-client==0.26.0",
 ]
 
@@ -44,7 +46,6 @@ setup(
         "gpu": ["tensorflow[and-cuda]==2.15.1"],
         # selenium drives Debian's chromium + chromium-driver in the page test.
         "test": ["pytest>=7", "hypothesis>=6", "selenium==4.38.0"],
-        "bench": ["httpx==0.28.1"],
     },
     package_data={"bert_mtl_ner.experiments": ["paper_tables.json"],
                   "bert_mtl_ner.server": ["page.html"]},

@@ -50,6 +50,8 @@ class ServerConfig:
     max_wait_ms: how long a text waits for others to share its call.
     max_queue: the most texts waiting; more get 503.
     retry_after: seconds a 503 asks the client to wait.
+    call_cost: a model call's fixed cost in padded characters, for cutting a
+      batch by length (``batching.length_groups``; 0: never cut).
   """
   model_name: str = "ner"
   limits: api.Limits = api.Limits()
@@ -57,6 +59,7 @@ class ServerConfig:
   max_wait_ms: float = 5.0
   max_queue: int = 1024
   retry_after: int = 1
+  call_cost: float = 400.0
 
 
 def _json(value: Any, status: int = 200,
@@ -90,7 +93,7 @@ class NerServer:
     self.batcher = DynamicBatcher(
         self._run, config.max_batch, config.max_wait_ms, config.max_queue,
         on_batch=self.metrics.batch_size.observe,
-        on_depth=self.metrics.queue_depth.set)
+        on_depth=self.metrics.queue_depth.set, call_cost=config.call_cost)
     with open(PAGE, encoding="utf-8") as stream:
       self.page = stream.read()
     self.app = Starlette(routes=[

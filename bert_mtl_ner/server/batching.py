@@ -16,6 +16,32 @@ import time
 from typing import Any, Callable, List, Optional, Sequence
 
 
+def length_groups(lengths: Sequence[int], call_cost: float) -> List[List[int]]:
+  """Indices of ``lengths`` cut into groups of similar length, one model call
+  each, minimising the padded characters plus ``call_cost`` per call.
+
+  A call pads every text to its longest, so a batch of mixed lengths costs
+  ``size x longest``; splitting it saves padding but pays each call's fixed
+  cost (``call_cost``, in characters). Sorted by length, the best cut is a
+  dynamic programme over prefixes.
+  """
+  order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+  n = len(order)
+  best = [0.0] + [float("inf")] * n   # best[k]: cost of the k shortest
+  cut = [0] * (n + 1)
+  for end in range(1, n + 1):
+    longest = max(1, lengths[order[end - 1]])
+    for start in range(end):
+      cost = best[start] + call_cost + (end - start) * longest
+      if cost < best[end]:
+        best[end], cut[end] = cost, start
+  groups, end = [], n
+  while end > 0:
+    groups.append(order[cut[end]:end])
+    end = cut[end]
+  return groups[::-1]
+
+
 class QueueFull(Exception):
   """The queue cannot take the texts of a request now."""
 
@@ -37,13 +63,17 @@ class DynamicBatcher:
     max_queue: the most texts waiting at once.
     on_batch: called with the size of every call (metrics).
     on_depth: called with the queue depth whenever it changes (metrics).
+    call_cost: a model call's fixed cost in padded characters: a batch is cut
+      into calls of similar length where that saves more padding than it
+      costs (``length_groups``; 0: one call a batch).
   """
 
   def __init__(self, run: Callable[[List[str]], Sequence[Any]],
                max_batch: int = 32, max_wait_ms: float = 5.0,
                max_queue: int = 1024,
                on_batch: Optional[Callable[[int], None]] = None,
-               on_depth: Optional[Callable[[int], None]] = None):
+               on_depth: Optional[Callable[[int], None]] = None,
+               call_cost: float = 0.0):
     if max_batch < 1 or max_queue < 1 or max_wait_ms < 0:
       raise ValueError("max_batch and max_queue must be positive, "
                        "max_wait_ms not negative")
@@ -59,6 +89,7 @@ class DynamicBatcher:
     self._executor = concurrent.futures.ThreadPoolExecutor(
         1, thread_name_prefix="model")
     self._closing = False
+    self.call_cost = call_cost
 
   @property
   def depth(self) -> int:
@@ -135,16 +166,20 @@ class DynamicBatcher:
         if self._closing:
           return
         continue
-      batch = self._take()
-      self.on_batch(len(batch))
-      try:
-        results = await loop.run_in_executor(
-            self._executor, self.run, [i.text for i in batch])
-      except Exception as err:  # pylint: disable=broad-except
-        for item in batch:
-          if not item.future.done():
-            item.future.set_exception(err)
-        continue
-      for item, result in zip(batch, results):
-        if not item.future.done():  # its request may have gone away
-          item.future.set_result(result)
+      taken = self._take()
+      groups = (length_groups([len(i.text) for i in taken], self.call_cost)
+                if self.call_cost > 0 else [list(range(len(taken)))])
+      for group in groups:
+        batch = [taken[i] for i in group]
+        self.on_batch(len(batch))
+        try:
+          results = await loop.run_in_executor(
+              self._executor, self.run, [i.text for i in batch])
+        except Exception as err:  # pylint: disable=broad-except
+          for item in batch:
+            if not item.future.done():
+              item.future.set_exception(err)
+          continue
+        for item, result in zip(batch, results):
+          if not item.future.done():  # its request may have gone away
+            item.future.set_result(result)
