@@ -69,6 +69,28 @@ def test_a_batch_takes_the_oldest_text_and_those_nearest_in_length():
   assert sorted(map(len, calls[1])) == [1, 1, 2]
 
 
+def test_batches_are_cut_into_calls_of_similar_length_when_it_pays():
+  from bert_mtl_ner.server.batching import length_groups  # pylint: disable=g-import-not-at-top
+  lengths = [10, 140, 12, 60, 11, 130, 58]
+  assert length_groups(lengths, 1e9) == [[0, 4, 2, 6, 3, 5, 1]]
+  assert sorted(map(sorted, length_groups(lengths, 100))) == [
+      [0, 2, 4], [1, 5], [3, 6]]
+
+  def cost(groups, call_cost):
+    return sum(call_cost + len(g) * max(lengths[i] for i in g) for g in groups)
+  for call_cost in (1, 50, 200, 1000):
+    groups = length_groups(lengths, call_cost)
+    assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+    assert cost(groups, call_cost) <= cost([list(range(7))], call_cost)
+
+  async def clients(batcher):
+    return await batcher.submit(["a" * 100, "b", "c" * 99, "d"])
+  results, calls = _run_batcher(clients, max_batch=4, max_wait_ms=50,
+                                call_cost=20)
+  assert results == ["A" * 100, "B", "C" * 99, "D"]
+  assert sorted(map(len, calls[0])) == [1, 1] and len(calls) == 2
+
+
 def test_a_full_queue_refuses_and_a_failed_call_fails_only_its_texts():
   async def clients(batcher):
     with pytest.raises(QueueFull):
