@@ -7,6 +7,7 @@ once it is complete, so an interrupted write leaves the previous file intact.
 
 import contextlib
 import ctypes
+import hashlib
 import os
 import shutil
 import tempfile
@@ -109,3 +110,12 @@ def staging_dir(target: str) -> str:
     if name.startswith(prefix) and pid.isdigit() and not _alive(int(pid)):
       shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
   return tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent)
+
+
+def sha256_file(path: str) -> str:
+  """Hex sha256 of a file, read in blocks."""
+  digest = hashlib.sha256()
+  with open(path, "rb") as stream:
+    for block in iter(lambda: stream.read(1 << 20), b""):
+      digest.update(block)
+  return digest.hexdigest()

@@ -36,17 +36,10 @@ def paths(bert_vocab_path):
 def _graph_entities(module, texts):
   out = {k: v.numpy() for k, v in module.serve_text(serving.tf.constant(
       [serving.to_utf8(t) for t in texts])).items()}
-  result = []
-  for i, text in enumerate(texts):
-    starts, ends = out["entity_start"][i], out["entity_end"][i]
-    result.append([
-        {"start": int(starts[k]), "end": int(ends[k]),
-         "type": out["entity_type"][i, k].decode(),
-         "text": text[int(starts[k]):int(ends[k])]}
-        for k in range(int(out["entity_count"][i]))])
-    tags = [t.decode() for t in out["tags"][i][:len(text)]]
-    assert len(tags) == len(text)
-  return result
+  rows = [serving.trim_outputs(text, out, i) for i, text in enumerate(texts)]
+  for text, row in zip(texts, rows):
+    assert len(row["tags"]) == len(text)
+  return [serving.entities_of(text, row) for text, row in zip(texts, rows)]
 
 
 texts = st.lists(st.text(alphabet=st.one_of(

@@ -19,17 +19,9 @@ from absl import logging
 
 from bert_mtl_ner.data import registry
 from bert_mtl_ner.errors import DataError, UsageError
+from bert_mtl_ner.io_utils import sha256_file
 
 Fetch = Callable[[str, float], bytes]
-
-
-def sha256_file(path: str) -> str:
-  """Hex sha256 of a file, read in blocks."""
-  digest = hashlib.sha256()
-  with open(path, "rb") as stream:
-    for block in iter(lambda: stream.read(1 << 20), b""):
-      digest.update(block)
-  return digest.hexdigest()
 
 
 def _urlopen(url: str, timeout: float) -> bytes:

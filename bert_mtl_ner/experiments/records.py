@@ -17,7 +17,6 @@ listed, or re-runs it with ``--rerun_stale``.
 """
 
 import base64
-import hashlib
 import json
 import os
 import subprocess
@@ -27,7 +26,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from bert_mtl_ner.errors import UsageError
-from bert_mtl_ner.io_utils import atomic_write_text
+from bert_mtl_ner.io_utils import atomic_write_text, sha256_file
 from bert_mtl_ner.models import USES_BERT
 
 # Flags that do not change what a run learns or scores.
@@ -41,19 +40,11 @@ def record_path(record_dir: str, dataset: str, variant: str, seed: int) -> str:
   return os.path.join(record_dir, "runs", dataset, variant, f"seed{seed}.json")
 
 
-def file_sha256(path: str) -> str:
-  digest = hashlib.sha256()
-  with open(path, "rb") as stream:
-    for block in iter(lambda: stream.read(1 << 20), b""):
-      digest.update(block)
-  return digest.hexdigest()
-
-
 def encoder_sha256(bert_model: str) -> Optional[str]:
   """sha256 of the encoder weights in a ``--bert_model`` directory (None for
   ``tiny`` or a hub name)."""
   path = os.path.join(bert_model, ENCODER_FILE)
-  return file_sha256(path) if os.path.isfile(path) else None
+  return sha256_file(path) if os.path.isfile(path) else None
 
 
 def identity(flags: Dict, encoder: Optional[str]) -> Dict:
