@@ -19,23 +19,17 @@ export BERT_MTL_NER_GRID_START="${BERT_MTL_NER_GRID_START:-$(date +%s)}"
 RESULTS=results
 ARGS=()
 HAVE_DATA_DIR=0
-HAVE_CACHE=0
 for arg in "$@"; do
   case "$arg" in
     --results_dir=*) RESULTS="${arg#--results_dir=}" ;;
     --data_dir=*) HAVE_DATA_DIR=1; ARGS+=("$arg") ;;
-    --pretrain_cache=*) HAVE_CACHE=1; ARGS+=("$arg") ;;
     *) ARGS+=("$arg") ;;
   esac
 done
 if [ "$HAVE_DATA_DIR" = 0 ] && [ -z "${BERT_MTL_NER_DATA:-}" ] && [ -d "$ROOT/../shared/data" ]; then
   ARGS+=("--data_dir=$ROOT/../shared/data")
 fi
-# The encoder every machine fine-tunes (same flagfile, same bytes) when
-# ../shared has it; a missing one is pretrained into results/pretrained.
-if [ "$HAVE_CACHE" = 0 ] && [ -d "$ROOT/../shared/pretrained" ]; then
-  ARGS+=("--pretrain_cache=$ROOT/../shared/pretrained,$RESULTS/pretrained")
-fi
+
 DATA_ARGS=()
 for arg in "${ARGS[@]}"; do
   case "$arg" in --data_dir=*) DATA_ARGS+=("$arg") ;; esac

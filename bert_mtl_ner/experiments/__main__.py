@@ -57,10 +57,10 @@ flags.DEFINE_string("pretrain", None, "A bert_mtl_ner.pretrain flagfile whose "
                     "empty: the preset's random-init BERT. --bert_model=DIR "
                     "skips it.")
 flags.DEFINE_string("pretrain_cache", None, "Where pretrained encoders are "
-                    "cached (default: RESULTS_DIR/pretrained); several, "
-                    "comma-separated, are looked up in order and a missing "
-                    "encoder is pretrained into the last "
-                    "(run_experiments.sh puts ../shared/pretrained first).")
+                    "cached; several, comma-separated, are looked up in order "
+                    "and a missing encoder is pretrained into the last "
+                    "(default: ../shared/pretrained beside the repository when "
+                    "it exists, then RESULTS_DIR/pretrained).")
 flags.DEFINE_string("record_dir", None, "Where finished runs are kept as "
                     "committed records and the report is written (default: "
                     "the preset's, full: docs/results/full; relative to the "
@@ -133,6 +133,15 @@ def pretraining_flagfile(preset: presets_lib.Preset) -> Optional[str]:
   return flagfile or None
 
 
+def default_cache() -> str:
+  """``../shared/pretrained`` (when it exists beside the repository: the
+  encoder every machine shares), then ``RESULTS_DIR/pretrained``."""
+  shared = os.path.join(os.path.dirname(pretrained.REPO_ROOT), "shared",
+                        "pretrained")
+  local = os.path.join(FLAGS.results_dir, "pretrained")
+  return f"{shared},{local}" if os.path.isdir(shared) else local
+
+
 def with_encoder(base: TrainRun, flagfile: Optional[str],
                  pretrain: bool = True) -> Tuple[TrainRun, Optional[Dict]]:
   """``base`` with the cached encoder of ``flagfile`` (pretrained first if the
@@ -141,7 +150,7 @@ def with_encoder(base: TrainRun, flagfile: Optional[str],
   yet."""
   if not flagfile:
     return base, None
-  cache = FLAGS.pretrain_cache or os.path.join(FLAGS.results_dir, "pretrained")
+  cache = FLAGS.pretrain_cache or default_cache()
   if pretrain:
     folder, reused = pretrained.ensure(flagfile, cache, base.data_dir)
   else:
@@ -284,7 +293,7 @@ def main(argv) -> None:
           "command": relative_command(sys.argv[1:]),
           "hardware": hardware(), "jobs": jobs,
           "started": started.strftime("%Y-%m-%d %H:%M UTC"),
-          "wall_seconds": time.time() - start}
+          "wall_seconds": time.time() - start, "report_only": FLAGS.report}
   if encoder:
     meta["pretraining"] = dict(encoder, tf_model_sha256=encoder_sha)
   out = preset.record_dir or FLAGS.results_dir
@@ -295,7 +304,13 @@ def write_report(folder: str, runs, meta) -> None:
   """``summary.json`` and ``REPORT.md`` of the finished runs of ``runs``, with
   the unfinished ones marked missing."""
   results = [r.result for r in runs if r.finished]
-  missing = [(r.cell.name, r.seed) for r in runs if not r.finished]
+  missing = [(r.cell.name, r.seed) for r in runs
+             if not r.finished and r.state != "waiting"]
+  # Extra seeds of a best single-task row not chosen yet: one set per corpus.
+  meta = dict(meta, undecided_seeds=len({(r.cell.dataset, r.seed)
+                                          for r in runs
+                                          if r.state == "waiting"}),
+              stale_records=sum(1 for r in runs if r.state == "stale"))
   data = report_lib.report_data(results, meta, missing)
   write_json(os.path.join(folder, "summary.json"), data)
   path = os.path.join(folder, "REPORT.md")

@@ -475,16 +475,27 @@ def build_report(results: Sequence[Dict], meta: Dict,
            f"- Epochs: {_epochs(data)}",
            f"- Hardware: {meta['hardware']}; {meta.get('jobs', 1)} worker "
            "process(es) sharing the grid",
-           f"- Started: {meta['started']}; wall time of this invocation "
-           f"{meta['wall_seconds'] / 60:.1f} min; training and scoring time of "
-           f"all runs {wall / 60:.1f} min",
+           (f"- Report written {meta['started']} from the recorded runs "
+            "(`--report`, nothing trained)" if meta.get("report_only") else
+            f"- Started: {meta['started']}; wall time of this invocation "
+            f"{meta['wall_seconds'] / 60:.1f} min")
+           + f"; training and scoring time of all runs {wall / 60:.1f} min",
            ] + _encoder(meta.get("pretraining"))
-  if missing:
-    lines.append(f"- **Incomplete**: {len(missing)} planned runs have no "
-                 "result yet; their cells say `missing` or count their seeds "
-                 "as `n of m`.")
+  if missing or meta.get("undecided_seeds"):
+    undecided = meta.get("undecided_seeds", 0)
+    lines.append(
+        f"- **Incomplete**: {len(missing)} planned runs have no result yet; "
+        "their cells say `missing` or count their seeds as `n of m`"
+        + (f"; {undecided} more runs (the extra seeds of each corpus's best "
+           "single-task BERT row) wait for that choice" if undecided else "")
+        + ".")
+  if meta.get("stale_records"):
+    lines.append(f"- {meta['stale_records']} committed run records were made "
+                 "with other flags or another encoder than this grid's and "
+                 "are left out (`--plan` lists them; `--rerun_stale` replaces "
+                 "them).")
   lines += ["", f"Paper columns: {paper.source()}", ""]
-  if any(c["variant"] == grid_lib.RANDOM_INIT[0]
+  if any(c["variant"] == grid_lib.RANDOM_INIT[0] and c["seeds"]
          for c in data["cells"].values()):
     lines += [f"## What pretraining adds {tag}", "",
               "BERT-BiLSTM-CRF with the pretrained encoder against the same "
