@@ -4,8 +4,8 @@ and the top-2 Viterbi, over sequence lengths and tag-set sizes.
 Every variant decodes the same random batches, side by side in one process;
 the table gives the median milliseconds per batch and each variant's ratio to
 the fastest of its row. 7 tags is BIO over PER/LOC/ORG (MSRA, People's Daily),
-21 is CLUENER2020's ten types. With matplotlib installed (``pip install -e
-.[bench]``) the scaling curves are also drawn to a PNG.
+21 is CLUENER2020's ten types. With ``--png`` the scaling curves are also drawn
+(matplotlib, a dependency of the package).
 
   python bench/crf.py [--quick] [--batch_size=32] [--png=crf.png] [--output=docs/bench/crf.md]
 """
@@ -130,7 +130,7 @@ def plot(rows, path: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
   except ImportError:
-    print(f"matplotlib is not installed: no {path} (pip install -e .[bench])")
+    print(f"matplotlib is not installed: no {path} (pip install matplotlib)")
     return
   names = list(rows[0][2])
   figure, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
