@@ -406,7 +406,7 @@ class Trainer:
       losses[task.name].append(float(loss))
       # Keyed on the global step, so epochs shorter than log_every steps
       # still log (the first step always does).
-      global_step = int(self.optimizer.iterations)
+      global_step = int(self.optimizer.iterations.numpy())
       if global_step % self.config.log_every == 0 or global_step == 1:
         with self.writer.as_default(step=global_step):
           tf.summary.scalar("train/loss" if len(tasks) == 1 else
