@@ -119,3 +119,13 @@ def sha256_file(path: str) -> str:
     for block in iter(lambda: stream.read(1 << 20), b""):
       digest.update(block)
   return digest.hexdigest()
+
+
+def count_lines(path: str) -> int:
+  """Lines of a file (a last line without ``\n`` counts), read in blocks."""
+  lines, last = 0, b"\n"
+  with open(path, "rb") as stream:
+    for block in iter(lambda: stream.read(1 << 20), b""):
+      lines += block.count(b"\n")
+      last = block[-1:]
+  return lines + (last != b"\n")

@@ -19,6 +19,7 @@ from absl import flags
 
 from bert_mtl_ner import cli
 from bert_mtl_ner import inference
+from bert_mtl_ner import io_utils
 from bert_mtl_ner import progress as progress_lib
 from bert_mtl_ner import serving
 from bert_mtl_ner.errors import DataError, UsageError
@@ -55,16 +56,6 @@ def batches(documents, size: int) -> Iterator[List[str]]:
     yield batch
 
 
-def count_lines(path: str) -> int:
-  """Lines of a file (a last line without ``\n`` counts), read in blocks."""
-  lines, last = 0, b"\n"
-  with open(path, "rb") as stream:
-    for block in iter(lambda: stream.read(1 << 20), b""):
-      lines += block.count(b"\n")
-      last = block[-1:]
-  return lines + (last != b"\n")
-
-
 def main(argv) -> None:
   del argv
   if bool(FLAGS.model_dir) == bool(FLAGS.saved_model):
@@ -80,7 +71,7 @@ def main(argv) -> None:
       FLAGS.output, "w", encoding="utf-8")
   # Progress for a file only: stdin has no known length.
   bar = progress_lib.bar(
-      count_lines(FLAGS.input) if FLAGS.input != "-" else None, "tagging",
+      io_utils.count_lines(FLAGS.input) if FLAGS.input != "-" else None, "tagging",
       "documents", enabled=FLAGS.progress and FLAGS.input != "-")
   try:
     for batch in batches(read_documents(source, FLAGS.input), FLAGS.batch_size):

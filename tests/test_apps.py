@@ -307,14 +307,14 @@ def test_progress_only_on_a_terminal(monkeypatch):
 
 
 def test_predict_counts_lines_for_its_progress(tmp_path):
-  from bert_mtl_ner import predict  # pylint: disable=g-import-not-at-top
+  from bert_mtl_ner import io_utils  # pylint: disable=g-import-not-at-top
   path = tmp_path / "docs.txt"
   path.write_bytes("一\n二\n\n三".encode("utf-8"))
-  assert predict.count_lines(str(path)) == 4
+  assert io_utils.count_lines(str(path)) == 4
   path.write_bytes(b"a\nb\n")
-  assert predict.count_lines(str(path)) == 2
+  assert io_utils.count_lines(str(path)) == 2
   path.write_bytes(b"")
-  assert predict.count_lines(str(path)) == 0
+  assert io_utils.count_lines(str(path)) == 0
 
 
 def test_tensorboard_logs_steps_of_short_epochs_and_a_labelled_heatmap(
