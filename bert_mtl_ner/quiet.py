@@ -15,9 +15,9 @@ notice (we pin transformers 4.57, its last release with TensorFlow models, on
 purpose); and its two notes on loading our own encoders, that the pooler (which
 no model of ours uses) is newly initialised and that the MLM head of a
 ``bert_mtl_ner.pretrain`` output is left out. TensorFlow's Python logger keeps
-errors only (its warnings are deprecation notices of TF internals), and the
-INFO lines TensorFlow's modules log through absl (SavedModel export) are
-dropped. Every other warning still shows.
+errors only (its warnings are deprecation notices of TF internals). Every other
+warning still shows, and so do the INFO lines that absl logs (ours, and a few
+of TensorFlow's own, such as the SavedModel fingerprint on export).
 """
 
 import logging
@@ -39,18 +39,6 @@ TRANSFORMERS_FILTERED = re.compile(
     r"(kernel|bias):0', 'bert/pooler/dense/(kernel|bias):0'\]"
     r"|Some layers from the model checkpoint at .* were not used when "
     r"initializing TFBertModel: \['mlm___cls'\]", re.S)
-
-
-LIBRARY_PATH = re.compile(r"[/\\](tensorflow|tf_keras|keras|transformers)[/\\]")
-
-
-class _DropLibraryInfo(logging.Filter):
-  """Drops the INFO and DEBUG records that TensorFlow's own modules (SavedModel
-  export, checkpoints) log through absl; our modules' records stay."""
-
-  def filter(self, record: logging.LogRecord) -> bool:
-    return (record.levelno >= logging.WARNING or
-            not LIBRARY_PATH.search(record.pathname or ""))
 
 
 class _DropKnownNotices(logging.Filter):
@@ -86,5 +74,4 @@ def configure(argv: Sequence[str] = None,
     warnings.filterwarnings("ignore", message=message, category=category)
   logging.getLogger(TRANSFORMERS_LOGGER).addFilter(_DropKnownNotices())
   logging.getLogger("tensorflow").setLevel(logging.ERROR)
-  logging.getLogger("absl").addFilter(_DropLibraryInfo())
   return True
