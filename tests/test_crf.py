@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_addons as tfa
 
 from bert_mtl_ner.keras import keras
 from bert_mtl_ner.layers import crf as crf_lib
@@ -146,3 +147,40 @@ def test_path_confidence():
                        tf.float32)
   np.testing.assert_allclose(crf_lib.path_confidence(best, second).numpy(),
                              [0.75, 1.0, 0.5, 0.0], atol=1e-6)
+
+
+def test_span_marginals_match_brute_force_under_bio_constraints():
+  """Every span and type of two sequences (one padded): the probability that
+  exactly it carries the type, summed over all tag paths by enumeration."""
+  labels = ["O", "B-A", "I-A", "B-B", "I-B"]
+  rng = np.random.default_rng(0)
+  size = len(labels)
+  layer = crf_lib.CRF(size, labels=labels)
+  layer.build(None)
+  layer.transitions.assign(rng.normal(size=(size, size)).astype(np.float32))
+  emissions, transitions = layer.decoding_parameters(tf.constant(
+      rng.normal(size=(2, 5, size)).astype(np.float32)))
+  emissions, transitions = emissions.numpy(), transitions.numpy()
+  lengths = np.array([5, 3])
+  spans = [(b, s, e, begin, begin + 1) for b in range(2)
+           for s in range(lengths[b]) for e in range(s + 1, lengths[b] + 1)
+           for begin in (1, 3)]
+  got = crf_lib.span_log_marginals(
+      emissions, transitions, lengths,
+      *(np.array(column) for column in zip(*spans))).numpy()
+  for k, (b, s, e, begin, inside) in enumerate(spans):
+    n = lengths[b]
+    total = hit = -np.inf
+    for path in itertools.product(range(size), repeat=n):
+      score = emissions[b, 0, path[0]] + sum(
+          transitions[path[t - 1], path[t]] + emissions[b, t, path[t]]
+          for t in range(1, n))
+      total = np.logaddexp(total, score)
+      if (path[s] == begin and all(path[t] == inside for t in range(s + 1, e))
+          and (e == n or path[e] != inside)):
+        hit = np.logaddexp(hit, score)
+    np.testing.assert_allclose(np.exp(got[k]), np.exp(hit - total), atol=1e-4)
+  _, _, log_z = crf_lib.crf_forward_backward(emissions, transitions, lengths)
+  np.testing.assert_allclose(log_z.numpy(), tfa.text.crf_log_norm(
+      tf.constant(emissions), tf.constant(lengths, tf.int32),
+      tf.constant(transitions)).numpy(), rtol=1e-5)

@@ -212,3 +212,95 @@ def path_confidence(best: tf.Tensor, second: tf.Tensor) -> tf.Tensor:
   is no second path.
   """
   return 1.0 - tf.exp(tf.minimum(second - best, 0.0))
+
+
+def crf_forward_backward(emissions: tf.Tensor, transitions: tf.Tensor,
+                         lengths: tf.Tensor):
+  """Forward and backward log-scores of a linear-chain CRF.
+
+  Args:
+    emissions: float [batch, time, num_tags].
+    transitions: float [num_tags, num_tags].
+    lengths: int [batch] sequence lengths (at least 1).
+
+  Returns:
+    ``(log_alpha, log_beta, log_z)``: ``log_alpha[b, t, j]`` sums the paths of
+    positions ``0..t`` ending in tag j (emission at t included);
+    ``log_beta[b, t, j]`` sums the continuations ``t+1..length-1`` from tag j
+    at t (0 at the last position); ``log_z`` [batch] is the log-partition.
+    Positions past a sequence's length hold its last values.
+  """
+  emissions = tf.cast(emissions, tf.float32)
+  lengths = tf.cast(lengths, tf.int32)
+  steps = tf.range(1, tf.shape(emissions)[1])
+  later = tf.transpose(emissions[:, 1:, :], [1, 0, 2])          # [T-1, B, L]
+  active = tf.transpose(steps[None, :] < lengths[:, None])        # [T-1, B]
+
+  def forward(previous, inputs):
+    emission, on = inputs
+    new = tf.reduce_logsumexp(previous[:, :, None] + transitions[None], 1)
+    return tf.where(on[:, None], new + emission, previous)
+
+  alphas = tf.scan(forward, (later, active), initializer=emissions[:, 0, :])
+  log_alpha = tf.concat([emissions[:, :1, :],
+                         tf.transpose(alphas, [1, 0, 2])], axis=1)
+  # Backward over t = T-2 .. 0, from the emission at t+1.
+  on_back = tf.transpose(steps[None, :] < lengths[:, None])[::-1]  # t+1 < len
+
+  def backward(following, inputs):
+    emission, on = inputs
+    new = tf.reduce_logsumexp(
+        transitions[None] + (emission + following)[:, None, :], 2)
+    return tf.where(on[:, None], new, tf.zeros_like(new))
+
+  last = tf.zeros_like(emissions[:, 0, :])
+  betas = tf.scan(backward, (later[::-1], on_back), initializer=last)
+  log_beta = tf.concat([tf.transpose(betas[::-1], [1, 0, 2]), last[:, None]],
+                       axis=1)
+  log_z = tf.reduce_logsumexp(log_alpha[:, -1, :], axis=1)
+  return log_alpha, log_beta, log_z
+
+
+def span_log_marginals(emissions: tf.Tensor, transitions: tf.Tensor,
+                       lengths: tf.Tensor, rows: tf.Tensor, starts: tf.Tensor,
+                       ends: tf.Tensor, begin_tags: tf.Tensor,
+                       inside_tags: tf.Tensor) -> tf.Tensor:
+  """Log-probability that exactly a span carries a type, over all tag paths.
+
+  For span k (sequence ``rows[k]``, characters ``starts[k]:ends[k]``) the
+  probability of the paths with ``begin_tags[k]`` (``B-X``) at the start,
+  ``inside_tags[k]`` (``I-X``) over the rest of the span, and anything but
+  ``I-X`` after it: the forward score up to the start, the span's own chain,
+  the backward score after it, over the partition. Give the decoder's
+  constrained emissions and transitions (``CRF.decoding_parameters``) to
+  score under the same BIO constraints.
+
+  Returns:
+    float [spans].
+  """
+  emissions = tf.cast(emissions, tf.float32)
+  rows, starts, ends, begin, inside = (tf.cast(x, tf.int32) for x in (
+      rows, starts, ends, begin_tags, inside_tags))
+  log_alpha, log_beta, log_z = crf_forward_backward(emissions, transitions,
+                                                    lengths)
+  at = lambda tensor, t, tags: tf.gather_nd(tensor, tf.stack([rows, t, tags],
+                                                             1))
+  size = ends - starts
+  cumulative = tf.cumsum(emissions, axis=1)
+  chain = tf.where(
+      size >= 2,
+      tf.gather_nd(transitions, tf.stack([begin, inside], 1)) +
+      tf.cast(size - 2, tf.float32) *
+      tf.gather_nd(transitions, tf.stack([inside, inside], 1)) +
+      at(cumulative, tf.maximum(ends - 1, starts), inside) -
+      at(cumulative, starts, inside), 0.0)
+  last = tf.where(size >= 2, inside, begin)
+  following = tf.minimum(ends, tf.shape(emissions)[1] - 1)
+  after = (tf.gather(transitions, last) +
+           tf.gather_nd(emissions, tf.stack([rows, following], 1)) +
+           tf.gather_nd(log_beta, tf.stack([rows, following], 1)))
+  after = tf.where(tf.one_hot(inside, tf.shape(emissions)[2]) > 0,
+                   tf.constant(-np.inf, tf.float32), after)
+  tail = tf.where(ends < tf.gather(tf.cast(lengths, tf.int32), rows),
+                  tf.reduce_logsumexp(after, axis=1), 0.0)
+  return at(log_alpha, starts, begin) + chain + tail - tf.gather(log_z, rows)
