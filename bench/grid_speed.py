@@ -31,6 +31,8 @@ from absl import flags
 
 import common  # bench/common.py  # pylint: disable=g-bad-import-order
 
+from bert_mtl_ner import io_utils  # pylint: disable=g-bad-import-order,wrong-import-position
+
 flags.DEFINE_bool("quick", False, "Fewer steps (a few minutes).")
 flags.DEFINE_integer("steps", 12, "Timed training steps per model.")
 flags.DEFINE_integer("predict_sentences", 256, "Dev sentences tagged.")
@@ -136,14 +138,6 @@ def _collect(processes):
   return results
 
 
-def _relative(arg: str) -> str:
-  """``--flag=/abs/path`` with the path relative to the repository."""
-  name, sep, value = arg.partition("=")
-  if sep and os.path.isabs(value):
-    value = os.path.relpath(value, common.ROOT)
-  return name + sep + value
-
-
 def sizes(data_dir):
   from bert_mtl_ner.data import registry  # pylint: disable=g-import-not-at-top
   return {f"{d}:{s}": sum(1 for _ in registry.read_split(d, s, data_dir))
@@ -185,7 +179,7 @@ def main(argv) -> None:
                       for m in ("train", "predict")} for k in pair[0]}
     common.atomic_write_text(FLAGS.output_json, json.dumps({
         "command": "python bench/grid_speed.py " + " ".join(
-            _relative(a) for a in sys.argv[1:]),
+            io_utils.relative_arg(a, common.ROOT) for a in sys.argv[1:]),
         "note": "sentences/s of one of two single-threaded workers running "
                 "side by side on this machine",
         "rates": per_worker, "sizes": sizes(FLAGS.data_dir),

@@ -129,3 +129,12 @@ def count_lines(path: str) -> int:
       lines += block.count(b"\n")
       last = block[-1:]
   return lines + (last != b"\n")
+
+
+def relative_arg(arg: str, root: str) -> str:
+  """``--flag=/abs/path`` with the path made relative to ``root`` (other
+  arguments unchanged), so a recorded command holds no machine's paths."""
+  name, sep, value = arg.partition("=")
+  if sep and os.path.isabs(value):
+    value = os.path.relpath(value, root)
+  return name + sep + value

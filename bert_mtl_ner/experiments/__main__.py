@@ -29,6 +29,7 @@ from absl import logging
 
 from bert_mtl_ner import cli
 from bert_mtl_ner import config_flags
+from bert_mtl_ner import io_utils
 from bert_mtl_ner import progress as progress_lib
 from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.experiments import grid as grid_lib
@@ -115,13 +116,8 @@ def with_record_dir(preset: presets_lib.Preset) -> presets_lib.Preset:
 def relative_command(argv) -> str:
   """The command line with this machine's absolute paths made relative to the
   repository."""
-  parts = []
-  for arg in argv:
-    name, sep, value = arg.partition("=")
-    if sep and os.path.isabs(value):
-      value = os.path.relpath(value, pretrained.REPO_ROOT)
-    parts.append(name + sep + value)
-  return "python -m bert_mtl_ner.experiments " + " ".join(parts)
+  return "python -m bert_mtl_ner.experiments " + " ".join(
+      io_utils.relative_arg(a, str(pretrained.REPO_ROOT)) for a in argv)
 
 
 def pretraining_flagfile(preset: presets_lib.Preset) -> Optional[str]:
