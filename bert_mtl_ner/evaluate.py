@@ -6,7 +6,12 @@ r"""Scores a trained model on a dataset split: seqeval entity level, strict BIO.
 
 Every character of every sentence is scored (long sentences are windowed, never
 truncated). Predictions are also written in CoNLL format (``char gold pred``), to
-``--predictions_file`` or ``MODEL_DIR/predictions/DATASET_SPLIT[_dedup].conll``.
+``--predictions_file`` or ``MODEL_DIR/predictions/DATASET_SPLIT[_dedup].conll``;
+``--score_column`` adds each predicted entity's score as a fourth column.
+
+The calibration of the entity scores is reported too: the expected calibration
+error and a reliability table (``calibration``), at the temperature the model
+directory holds (``python -m bert_mtl_ner.calibrate`` fits one).
 """
 
 import json
@@ -15,6 +20,7 @@ import sys
 
 from absl import flags
 
+from bert_mtl_ner import calibration
 from bert_mtl_ner import cli
 from bert_mtl_ner import evaluation
 from bert_mtl_ner import inference
@@ -38,6 +44,8 @@ flags.DEFINE_string("dedup_against", "", "Drop sentences whose text occurs in "
                     "these splits, e.g. msra:train_full.")
 flags.DEFINE_enum("format", "table", ["table", "json"], "Output format.")
 flags.DEFINE_string("predictions_file", None, "Where the CoNLL predictions go.")
+flags.DEFINE_bool("score_column", False, "Add each predicted entity's score "
+                  "as a fourth column of the CoNLL predictions.")
 flags.DEFINE_integer("batch_size", 64, "Windows per model call.")
 progress_lib.define_flag(flags)
 flags.mark_flag_as_required("model_dir")
@@ -64,13 +72,21 @@ def main(argv) -> None:
     raise UsageError(f"{source} has no labels; use bert_mtl_ner.predict")
   if not sentences:
     raise UsageError(f"{source}: no sentences left to score")
-  scores, predictions = evaluation.evaluate_sentences(
-      tagger, sentences, progress=FLAGS.progress)
+  predictions, entity_scores = evaluation.tag_sentences(
+      tagger, sentences, progress=FLAGS.progress, entity_scores=True)
+  scores = evaluation.score([s.tags for s in sentences], predictions)
   path = FLAGS.predictions_file or os.path.join(
       FLAGS.model_dir, "predictions", f"{source}.conll")
-  evaluation.write_conll(path, sentences, predictions)
+  evaluation.write_conll(path, sentences, predictions,
+                         entity_scores if FLAGS.score_column else None)
+  correct = calibration.correctness(
+      [s.tags for s in sentences],
+      [tags_lib.tags_to_spans(p) for p in predictions])
+  confidence = calibration.summary(calibration.flatten(entity_scores),
+                                   calibration.flatten(correct))
+  confidence["temperature"] = tagger.temperature
   scores.update(sentences=len(sentences), removed_as_duplicates=removed,
-                predictions_file=path)
+                predictions_file=path, calibration=confidence)
   if FLAGS.format == "json":
     json.dump(scores, sys.stdout, ensure_ascii=False, indent=1)
     print()
@@ -79,6 +95,12 @@ def main(argv) -> None:
         if refs else ""
     print(evaluation.format_scores(
         scores, f"{source}: {len(sentences)} sentences{dedup}"))
+    print()
+    print(calibration.format_table(
+        confidence["reliability"],
+        f"entity scores: ECE {confidence['ece']:.4f} over "
+        f"{confidence['entities']} entities (temperature "
+        f"{confidence['temperature']:.3g})"))
     print(f"predictions: {path}")
 
 

@@ -1,6 +1,6 @@
 """Entity-level scores (seqeval, strict BIO) and CoNLL prediction files."""
 
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from seqeval.metrics import classification_report
@@ -8,6 +8,7 @@ from seqeval.scheme import IOB2, Entities
 
 from bert_mtl_ner import progress as progress_lib
 from bert_mtl_ner import tokenization
+from bert_mtl_ner.data import tags as tags_lib
 from bert_mtl_ner.data.records import Sentence
 from bert_mtl_ner.io_utils import atomic_open
 
@@ -90,19 +91,63 @@ def format_scores(scores: Dict, title: str = "") -> str:
 
 
 def write_conll(path: str, sentences: Sequence[Sentence],
-                predictions: Sequence[Sequence[str]]) -> None:
+                predictions: Sequence[Sequence[str]],
+                entity_scores: Optional[Sequence[Sequence[float]]] = None
+                ) -> None:
   """Writes ``char gold pred`` per line, a blank line after each sentence.
 
   Whitespace characters are written as ``[SPACE]`` so the columns stay split.
+  With ``entity_scores`` (per sentence, one per predicted entity in order) a
+  fourth column holds the score of the predicted entity over the character,
+  ``-`` outside entities.
   """
   with atomic_open(path) as out:
-    for sentence, pred in zip(sentences, predictions):
+    for index, (sentence, pred) in enumerate(zip(sentences, predictions)):
       gold = sentence.tags or ["O"] * len(sentence)
-      for char, g, p in zip(sentence.chars, gold, pred):
+      column = None
+      if entity_scores is not None:
+        column = ["-"] * len(pred)
+        for span, value in zip(tags_lib.tags_to_spans(pred),
+                               entity_scores[index]):
+          column[span.start:span.end] = [f"{value:.4g}"] * (span.end -
+                                                           span.start)
+      for i, (char, g, p) in enumerate(zip(sentence.chars, gold, pred)):
         shown = SPACE if tokenization.is_whitespace(char) or \
             tokenization.is_control(char) else char
-        out.write(f"{shown} {g} {p}\n")
+        extra = f" {column[i]}" if column is not None else ""
+        out.write(f"{shown} {g} {p}{extra}\n")
       out.write("\n")
+
+
+def tag_sentences(tagger, sentences: Sequence[Sentence], progress: bool = False,
+                  chunk: int = 512, entity_scores: bool = False
+                  ) -> Tuple[List[List[str]], Optional[List[List[float]]]]:
+  """Predicts every character of ``sentences``.
+
+  Args:
+    tagger: an ``inference.Tagger`` (or, without ``entity_scores``, anything
+      with ``predict_tags``).
+    sentences: sentences (their tags are not read).
+    progress: show a progress bar on stderr (when it is a terminal).
+    chunk: sentences per model pass (the bar's step).
+    entity_scores: also score each predicted entity (``Tagger.entity_scores``).
+
+  Returns:
+    (BIO tags per sentence, entity scores per sentence or None).
+  """
+  predictions: List[List[str]] = []
+  scores: Optional[List[List[float]]] = [] if entity_scores else None
+  with progress_lib.bar(len(sentences), "tagging", enabled=progress) as bar:
+    for begin in range(0, len(sentences), chunk):
+      part = [s.chars for s in sentences[begin:begin + chunk]]
+      if entity_scores:
+        decoded = tagger.decode(part)
+        predictions += decoded.tags
+        scores += tagger.entity_scores(decoded)
+      else:
+        predictions += tagger.predict_tags(part)
+      bar.update(len(part))
+  return predictions, scores
 
 
 def evaluate_sentences(tagger, sentences: Sequence[Sentence],
@@ -110,19 +155,8 @@ def evaluate_sentences(tagger, sentences: Sequence[Sentence],
                        ) -> Tuple[Dict, List[List[str]]]:
   """Predicts every character of ``sentences`` and scores against their tags.
 
-  Args:
-    tagger: an ``inference.Tagger`` (or anything with ``predict_tags``).
-    sentences: labelled sentences.
-    progress: show a progress bar on stderr (when it is a terminal).
-    chunk: sentences per ``predict_tags`` call (the bar's step).
-
   Returns:
-    (scores, predictions).
+    (scores, predictions); see ``tag_sentences`` for the arguments.
   """
-  predictions: List[List[str]] = []
-  with progress_lib.bar(len(sentences), "tagging", enabled=progress) as bar:
-    for begin in range(0, len(sentences), chunk):
-      part = sentences[begin:begin + chunk]
-      predictions += tagger.predict_tags([s.chars for s in part])
-      bar.update(len(part))
+  predictions, _ = tag_sentences(tagger, sentences, progress, chunk)
   return score([s.tags for s in sentences], predictions), predictions

@@ -8,7 +8,6 @@ r"""Exports a trained model as a raw-text SavedModel (see ``bert_mtl_ner.serving
 from absl import flags
 
 from bert_mtl_ner import cli
-from bert_mtl_ner import run_dir
 from bert_mtl_ner import serving
 
 flags.DEFINE_string("model_dir", None, "A model directory written by train.")
@@ -23,10 +22,9 @@ FLAGS = flags.FLAGS
 
 def main(argv) -> None:
   del argv
-  model, tokenizer, labels, config = run_dir.load(FLAGS.model_dir)
-  module = serving.ServingModule(model, tokenizer, labels, config.max_seq_len,
-                                 stride=FLAGS.stride or None)
-  serving.export(module, FLAGS.export_dir, labels)
+  module = serving.module_from_model_dir(FLAGS.model_dir,
+                                        stride=FLAGS.stride or None)
+  serving.export(module, FLAGS.export_dir, module.labels)
   print(f"exported {FLAGS.model_dir} to {FLAGS.export_dir}")
 
 

@@ -5,65 +5,126 @@ overlapping windows (``tokenization.windows``); all windows of a batch of texts 
 sorted by length, batched, decoded by the model's CRF, and merged back per text
 (``tokenization.merge_windows``). A merge can join two windows' paths into an
 invalid BIO sequence; it is repaired as the readers repair input (``I-X`` after
-anything but ``X`` becomes ``B-X``), so the result is always valid BIO.
+anything but ``X`` becomes ``B-X``), so the result is always valid BIO. Each
+entity is then scored by the CRF's marginal probability (``Tagger``).
 """
 
-from typing import Dict, List, Optional, Sequence
+import dataclasses
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow as tf
 
+from bert_mtl_ner import calibration
 from bert_mtl_ner import run_dir
 from bert_mtl_ner import tokenization
 from bert_mtl_ner.data import tags as tags_lib
 from bert_mtl_ner.keras import keras
 
 
-def entities_of(text: str, tags: Sequence[str]) -> List[Dict]:
-  """JSON-ready entities ``{start, end, type, text}`` of BIO tags over ``text``."""
-  return [{"start": s.start, "end": s.end, "type": s.type,
-           "text": text[s.start:s.end]} for s in tags_lib.tags_to_spans(tags)]
+def round_score(score: float) -> float:
+  """An entity score as written to JSON: four significant digits (a small
+  probability stays above 0)."""
+  return float(f"{float(score):.4g}")
+
+
+def entities_of(text: str, tags: Sequence[str],
+                scores: Optional[Sequence[float]] = None) -> List[Dict]:
+  """JSON-ready entities ``{start, end, type, text[, score]}`` of BIO tags
+  over ``text``; ``scores`` (one per entity, in order) adds ``score``."""
+  entities = [{"start": s.start, "end": s.end, "type": s.type,
+               "text": text[s.start:s.end]}
+              for s in tags_lib.tags_to_spans(tags)]
+  if scores is not None:
+    for entity, value in zip(entities, scores):
+      entity["score"] = round_score(value)
+  return entities
+
+
+@dataclasses.dataclass
+class Decoded:
+  """Texts decoded window by window (``Tagger.decode``).
+
+  Attributes:
+    tags: valid BIO tags per text, one per character.
+    spans: the entities of ``tags`` per text (``tags_lib.tags_to_spans``).
+    window_emissions: the CRF emissions [tokens, labels] of each window.
+    span_windows: per text, for each entity, ``(window, first token, end
+      token, B- label id)``: the window that decided the entity's first
+      character in the merge, and the entity's tokens in it (clipped at the
+      window's end).
+  """
+  tags: List[List[str]]
+  spans: List[List[tags_lib.Span]]
+  window_emissions: List[np.ndarray]
+  span_windows: List[List[Tuple[int, int, int, int]]]
 
 
 class Tagger:
-  """Predicts BIO tags for character sequences of any length.
+  """Predicts BIO tags, and entity scores, for character sequences of any
+  length.
+
+  An entity's score is its marginal probability under the CRF of the window
+  that decided its first character (``layers.crf.CRF.span_probabilities``):
+  exact for a text of one window; for an entity that runs past that window's
+  end, the probability of its part inside the window.
 
   Args:
-    model: a model of ``bert_mtl_ner.models`` (outputs ``tags``).
+    model: a model of ``bert_mtl_ner.models`` (outputs ``tags`` and
+      ``emissions``; its decoding CRF layer is named ``crf``).
     tokenizer: the tokenizer of its vocabulary.
     labels: label names in id order.
     max_seq_len: tokens per window, specials included.
     stride: characters between window starts; default 3/4 of a window.
     batch_size: windows per model call.
+    temperature: divides the CRF's scores for entity scores
+      (``calibration``); 1 leaves them as trained.
   """
 
   def __init__(self, model: keras.Model, tokenizer: tokenization.CharTokenizer,
                labels: Sequence[str], max_seq_len: int,
-               stride: Optional[int] = None, batch_size: int = 64):
+               stride: Optional[int] = None, batch_size: int = 64,
+               temperature: float = 1.0):
     self.model = model
     self.tokenizer = tokenizer
     self.labels = list(labels)
     self.window = tokenization.max_chars(max_seq_len)
     self.stride = stride
     self.batch_size = batch_size
+    self.temperature = temperature
     spec = tf.TensorSpec([None, None], tf.int32)
+    crf = model.get_layer("crf")
 
     @tf.function(input_signature=[spec, spec])
     def decode(input_ids, attention_mask):
-      return model({"input_ids": input_ids, "attention_mask": attention_mask},
-                   training=False)["tags"]
+      outputs = model({"input_ids": input_ids,
+                       "attention_mask": attention_mask}, training=False)
+      return outputs["tags"], outputs["emissions"]
+
+    ints = tf.TensorSpec([None], tf.int32)
+
+    @tf.function(input_signature=[
+        tf.TensorSpec([None, None, len(self.labels)], tf.float32), spec,
+        ints, ints, ints, ints, tf.TensorSpec([], tf.float32)])
+    def span_probabilities(emissions, mask, rows, starts, ends, begin,
+                           temperature):
+      return crf.span_probabilities(emissions, mask, rows, starts, ends, begin,
+                                    temperature)
 
     self._decode = decode
+    self._span_probabilities = span_probabilities
 
   @classmethod
   def from_model_dir(cls, model_dir: str, batch_size: int = 64) -> "Tagger":
-    """The tagger of a trained model directory (best weights)."""
+    """The tagger of a trained model directory (best weights, and the
+    temperature ``calibrate`` fitted, if any)."""
     model, tokenizer, labels, config = run_dir.load(model_dir)
     return cls(model, tokenizer, labels, config.max_seq_len,
-               batch_size=batch_size)
+               batch_size=batch_size,
+               temperature=calibration.read_temperature(model_dir))
 
-  def predict_tags(self, sequences: Sequence[Sequence[str]]) -> List[List[str]]:
-    """BIO tags, one per character, for each character sequence."""
+  def decode(self, sequences: Sequence[Sequence[str]]) -> Decoded:
+    """Tags every character of each sequence (see ``Decoded``)."""
     rows = []  # (sequence index, window)
     for index, chars in enumerate(sequences):
       for span in tokenization.windows(len(chars), self.window, self.stride):
@@ -71,34 +132,86 @@ class Tagger:
     order = sorted(range(len(rows)),
                    key=lambda r: rows[r][1].end - rows[r][1].start)
     window_tags: List[Optional[np.ndarray]] = [None] * len(rows)
+    emissions: List[Optional[np.ndarray]] = [None] * len(rows)
     for begin in range(0, len(order), self.batch_size):
       chunk = order[begin:begin + self.batch_size]
       encoded = [self.tokenizer.encode(
           sequences[rows[r][0]][rows[r][1].start:rows[r][1].end]) for r in chunk]
-      width = max(len(e) for e in encoded)
-      ids = np.zeros([len(chunk), width], np.int32)
-      mask = np.zeros([len(chunk), width], np.int32)
-      for i, e in enumerate(encoded):
-        ids[i, :len(e)] = e
-        mask[i, :len(e)] = 1
-      decoded = self._decode(ids, mask).numpy()
+      ids, mask = _pad([np.asarray(e, np.int32) for e in encoded])
+      tags, scores = self._decode(ids, mask)
+      tags, scores = tags.numpy(), scores.numpy()
       for i, r in enumerate(chunk):
         span = rows[r][1]
-        window_tags[r] = decoded[i, 1:1 + span.end - span.start]
-    results: List[List[str]] = []
+        window_tags[r] = tags[i, 1:1 + span.end - span.start]
+        emissions[r] = scores[i, :len(encoded[i])]
+    decoded = Decoded([], [], emissions, [])
     cursor = 0
     for chars in sequences:
-      spans, preds = [], []
-      while cursor < len(rows) and rows[cursor][0] == len(results):
-        spans.append(rows[cursor][1])
-        preds.append(window_tags[cursor])
+      first = cursor
+      while cursor < len(rows) and rows[cursor][0] == len(decoded.tags):
         cursor += 1
-      merged = tokenization.merge_windows(len(chars), spans, preds)
-      names = [self.labels[int(i)] for i in merged]
-      results.append(tags_lib.to_bio(names)[0])
-    return results
+      spans = [rows[r][1] for r in range(first, cursor)]
+      merged = tokenization.merge_windows(
+          len(chars), spans,
+          [[(int(tag), r) for tag in window_tags[r]]
+           for r in range(first, cursor)])
+      tags = tags_lib.to_bio([self.labels[tag] for tag, _ in merged])[0]
+      entities = tags_lib.tags_to_spans(tags)
+      decoded.tags.append(tags)
+      decoded.spans.append(entities)
+      decoded.span_windows.append([
+          (merged[e.start][1],
+           e.start - rows[merged[e.start][1]][1].start + 1,
+           min(e.end, rows[merged[e.start][1]][1].end) -
+           rows[merged[e.start][1]][1].start + 1,
+           self.labels.index("B-" + e.type)) for e in entities])
+    return decoded
+
+  def entity_scores(self, decoded: Decoded,
+                    temperature: Optional[float] = None) -> List[List[float]]:
+    """Each entity's score (see the class docstring), per text.
+
+    Args:
+      decoded: ``decode``'s result.
+      temperature: overrides the tagger's (``calibration`` tries several on
+        one ``decode``).
+    """
+    temperature = self.temperature if temperature is None else temperature
+    wanted = [item for spans in decoded.span_windows for item in spans]
+    windows = sorted({w for w, _, _, _ in wanted})
+    probabilities: Dict[Tuple[int, int, int, int], float] = {}
+    for begin in range(0, len(windows), self.batch_size):
+      chunk = windows[begin:begin + self.batch_size]
+      local = {w: i for i, w in enumerate(chunk)}
+      items = [item for item in wanted if item[0] in local]
+      emissions, mask = _pad([decoded.window_emissions[w] for w in chunk])
+      columns = np.array([(local[w], s, e, b) for w, s, e, b in items],
+                         np.int32).reshape(-1, 4)
+      values = self._span_probabilities(
+          emissions, mask, *(columns[:, i] for i in range(4)),
+          np.float32(temperature)).numpy()
+      probabilities.update(zip(items, values.tolist()))
+    return [[probabilities[item] for item in spans]
+            for spans in decoded.span_windows]
+
+  def predict_tags(self, sequences: Sequence[Sequence[str]]) -> List[List[str]]:
+    """BIO tags, one per character, for each character sequence."""
+    return self.decode(sequences).tags
 
   def entities(self, texts: Sequence[str]) -> List[List[Dict]]:
-    """Entities with character offsets into each raw text."""
-    return [entities_of(text, tags)
-            for text, tags in zip(texts, self.predict_tags(texts))]
+    """Entities with character offsets into each raw text, and scores."""
+    decoded = self.decode(texts)
+    return [entities_of(text, tags, scores) for text, tags, scores in zip(
+        texts, decoded.tags, self.entity_scores(decoded))]
+
+
+def _pad(arrays: Sequence[np.ndarray]) -> Tuple[np.ndarray, np.ndarray]:
+  """Stacks arrays of different first sizes, zero-padded, with their 0/1
+  mask [len(arrays), longest]."""
+  width = max(len(a) for a in arrays)
+  out = np.zeros((len(arrays), width) + arrays[0].shape[1:], arrays[0].dtype)
+  mask = np.zeros((len(arrays), width), np.int32)
+  for i, a in enumerate(arrays):
+    out[i, :len(a)] = a
+    mask[i, :len(a)] = 1
+  return out, mask

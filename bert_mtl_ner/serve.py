@@ -50,13 +50,10 @@ FLAGS = flags.FLAGS
 def _export_loader(model_dir: str, folder: str):
   """Exports ``model_dir`` into ``folder`` and loads it (in the load thread)."""
   def load():
-    from bert_mtl_ner import run_dir  # pylint: disable=g-import-not-at-top
     from bert_mtl_ner import serving  # pylint: disable=g-import-not-at-top
-    model, tokenizer, labels, config = run_dir.load(model_dir)
+    module = serving.module_from_model_dir(model_dir)
     export_dir = os.path.join(folder, "export")
-    serving.export(serving.ServingModule(model, tokenizer, labels,
-                                         config.max_seq_len),
-                   export_dir, labels)
+    serving.export(module, export_dir, module.labels)
     return serving.SavedModelTagger(export_dir)
   return load
 

@@ -9,6 +9,10 @@ Python code of ours):
 * ``entity_start``, ``entity_end`` (exclusive) int32 [batch, max_entities] (-1
   padding), in characters (code points) of the input;
 * ``entity_type`` string [batch, max_entities] (``""`` padding);
+* ``entity_score`` float32 [batch, max_entities] (-1 padding): each entity's
+  marginal probability under the CRF, as ``inference.Tagger`` computes it (in
+  the window that decided its first character, at the model directory's
+  ``calibration`` temperature);
 * ``entity_count`` int32 [batch].
 
 It does in TF what the Python path does (``tokenization``, ``inference``): the
@@ -27,8 +31,11 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
+from bert_mtl_ner import calibration
+from bert_mtl_ner import run_dir
 from bert_mtl_ner import tokenization
 from bert_mtl_ner.errors import UsageError
+from bert_mtl_ner.inference import round_score
 from bert_mtl_ner.io_utils import atomic_write_text, replace_dir, staging_dir
 from bert_mtl_ner.keras import keras
 
@@ -67,14 +74,17 @@ class ServingModule(tf.Module):
     labels: its label names in id order.
     max_seq_len: tokens per window, specials included.
     stride: characters between window starts; default 3/4 of a window.
+    temperature: divides the CRF's scores for ``entity_score``.
   """
 
   def __init__(self, model: keras.Model, tokenizer: tokenization.CharTokenizer,
                labels: Sequence[str], max_seq_len: int,
-               stride: Optional[int] = None):
+               stride: Optional[int] = None, temperature: float = 1.0):
     super().__init__(name="ner")
     check_label_order(labels)
     self.model = model
+    self.crf = model.get_layer("crf")
+    self.temperature = tf.constant(temperature, tf.float32)
     keys, values = char_table(tokenizer)
     self.table = tf.lookup.StaticHashTable(
         tf.lookup.KeyValueTensorInitializer(keys, values),
@@ -82,6 +92,7 @@ class ServingModule(tf.Module):
     self.window = tokenization.max_chars(max_seq_len)
     self.stride = stride or max(1, (self.window * 3) // 4)
     self.num_labels = len(labels)
+    self.labels = list(labels)
     self.label_names = tf.constant(list(labels))
     self.type_names = tf.constant([""] + [l[2:] for l in labels[1:]])
     self.cls_id, self.sep_id, self.pad_id = (tokenizer.cls_id, tokenizer.sep_id,
@@ -128,8 +139,9 @@ class ServingModule(tf.Module):
         input_ids, tf.stack([tf.range(rows), length + 1], 1),
         tf.fill([rows], self.sep_id))
     mask = tf.cast(tf.range(width + 2)[None, :] < length[:, None] + 2, tf.int32)
-    window_tags = self.model({"input_ids": input_ids, "attention_mask": mask},
-                             training=False)["tags"][:, 1:width + 1]
+    outputs = self.model({"input_ids": input_ids, "attention_mask": mask},
+                         training=False)
+    window_tags = outputs["tags"][:, 1:width + 1]
 
     # Merge: per character, the window with the widest margin (then the first).
     margin = tf.minimum(offsets[None, :], length[:, None] - 1 - offsets[None, :])
@@ -141,6 +153,11 @@ class ServingModule(tf.Module):
     merged = tf.math.unsorted_segment_max(
         tf.boolean_mask(key, valid), tf.boolean_mask(flat_pos, valid), total)
     tag = tf.cast(merged % labels, tf.int32)             # [total]
+    # The window that decided each character: the first of its text plus j.
+    decided_by = (tf.gather(tf.cumsum(count, exclusive=True),
+                            tf.cast(ids.value_rowids(), tf.int32)) +
+                  tf.cast(max_count - 1 - (merged // labels) % max_count,
+                          tf.int32))
 
     # BIO repair: an I-X that does not continue an X entity becomes B-X.
     is_first = tf.scatter_nd(row_start[n > 0][:, None],
@@ -166,6 +183,16 @@ class ServingModule(tf.Module):
     nrows = tf.size(n)
     as_dense = lambda values, pad: tf.RaggedTensor.from_value_rowids(
         values, owner, nrows=nrows, validate=False).to_tensor(pad)
+    # Scores: each entity's tokens in the window that decided its start.
+    decider = tf.gather(decided_by, begin_pos)
+    window_start = tf.gather(start, decider)
+    first_token = starts - window_start + 1
+    end_token = tf.minimum(starts + sizes,
+                           window_start + tf.gather(length, decider)) - \
+        window_start + 1
+    scores = self.crf.span_probabilities(
+        outputs["emissions"], mask, decider, first_token, end_token,
+        tf.gather(tag, begin_pos), self.temperature)
     return {
         "tags": tf.gather(self.label_names, tags).to_tensor(""),
         "tag_ids": tags.to_tensor(-1),
@@ -173,9 +200,20 @@ class ServingModule(tf.Module):
         "entity_end": as_dense(starts + sizes, -1),
         "entity_type": as_dense(tf.gather(self.type_names,
                                           tf.gather(tag, begin_pos)), ""),
+        "entity_score": as_dense(scores, -1.0),
         "entity_count": tf.math.bincount(owner, minlength=nrows,
                                          maxlength=nrows, dtype=tf.int32),
     }
+
+
+def module_from_model_dir(model_dir: str,
+                          stride: Optional[int] = None) -> ServingModule:
+  """The serving module of a trained model directory: best weights and the
+  temperature of its ``calibration.json``, if any."""
+  model, tokenizer, labels, config = run_dir.load(model_dir)
+  return ServingModule(model, tokenizer, labels, config.max_seq_len,
+                       stride=stride,
+                       temperature=calibration.read_temperature(model_dir))
 
 
 def export(module: ServingModule, export_dir: str,
@@ -209,7 +247,7 @@ def to_utf8(text: str) -> bytes:
 
 
 OUTPUTS = ("tags", "tag_ids", "entity_start", "entity_end", "entity_type",
-           "entity_count")
+           "entity_score", "entity_count")
 
 
 def trim_outputs(text: str, outputs: Dict[str, np.ndarray], row: int) -> Dict:
@@ -224,14 +262,21 @@ def trim_outputs(text: str, outputs: Dict[str, np.ndarray], row: int) -> Dict:
           "entity_end": [int(x) for x in outputs["entity_end"][row][:count]],
           "entity_type": [t.decode() for t in
                           outputs["entity_type"][row][:count]],
+          **({"entity_score": [float(x) for x in
+                               outputs["entity_score"][row][:count]]}
+             if "entity_score" in outputs else {}),
           "entity_count": count}
 
 
 def entities_of(text: str, outputs: Dict) -> List[Dict]:
-  """``predict``'s entities from one text's ``trim_outputs``."""
-  return [{"start": s, "end": e, "type": t, "text": text[s:e]}
-          for s, e, t in zip(outputs["entity_start"], outputs["entity_end"],
-                             outputs["entity_type"])]
+  """``predict``'s entities from one text's ``trim_outputs`` (with
+  ``score`` when the export has ``entity_score``; older exports have none)."""
+  entities = [{"start": s, "end": e, "type": t, "text": text[s:e]}
+              for s, e, t in zip(outputs["entity_start"],
+                                 outputs["entity_end"], outputs["entity_type"])]
+  for entity, score in zip(entities, outputs.get("entity_score", ())):
+    entity["score"] = round_score(score)
+  return entities
 
 
 class SavedModelTagger:

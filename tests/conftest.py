@@ -89,3 +89,15 @@ def toy_corpus(tmp_path_factory):
       lines += [f"{c} {t}" for c, t in zip(chars, tags)] + [""]
     (folder / name).write_text("\n".join(lines), encoding="utf-8")
   return folder
+
+
+def assert_same_entities(got, expected):
+  """Two paths' entity lists (per text) agree: the same spans, and scores in
+  (0, 1] equal up to float32 round-off (batches differ in padding)."""
+  strip = lambda rows: [[{k: v for k, v in e.items() if k != "score"}
+                         for e in row] for row in rows]
+  assert strip(got) == strip(expected)
+  for got_row, expected_row in zip(got, expected):
+    for g, e in zip(got_row, expected_row):
+      assert 0 < e["score"] <= 1 and 0 < g["score"] <= 1
+      assert abs(g["score"] - e["score"]) <= 2e-3

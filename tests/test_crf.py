@@ -184,3 +184,28 @@ def test_span_marginals_match_brute_force_under_bio_constraints():
   np.testing.assert_allclose(log_z.numpy(), tfa.text.crf_log_norm(
       tf.constant(emissions), tf.constant(lengths, tf.int32),
       tf.constant(transitions)).numpy(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("temperature", [1.0, 2.5])
+def test_layer_span_probabilities_sum_valid_paths_at_a_temperature(temperature):
+  """``CRF.span_probabilities`` against enumeration of the valid BIO paths
+  only, each scored ``score / temperature``, reading entities from the tags
+  between the first and the last token (the specials)."""
+  from bert_mtl_ner.data import tags as tags_lib
+  layer = _layer(seed=3)
+  emissions, _, _, _ = _case(5, batch=2, time=5)
+  lengths = np.array([5, 4])
+  mask = (np.arange(5)[None, :] < lengths[:, None]).astype(np.int32)
+  trans = layer.transitions.numpy()
+  spans = [(b, s, e, begin) for b in range(2) for s in range(1, lengths[b] - 1)
+           for e in range(s + 1, lengths[b]) for begin in (1, 3)]
+  got = layer.span_probabilities(
+      emissions, mask, *(np.array(c) for c in zip(*spans)),
+      temperature=temperature).numpy()
+  for k, (b, s, e, begin) in enumerate(spans):
+    weights = {p: np.exp(_score(emissions[b], trans, p) / temperature)
+               for p in _paths(5, lengths[b]) if _valid(p)}
+    hit = sum(w for p, w in weights.items() if tags_lib.Span(
+        s - 1, e - 1, LABELS[begin][2:]) in tags_lib.tags_to_spans(
+            [LABELS[t] for t in p[1:-1]]))
+    np.testing.assert_allclose(got[k], hit / sum(weights.values()), atol=1e-4)

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 import pytest
 
 from bert_mtl_ner.server import api
+from conftest import assert_same_entities
 from bert_mtl_ner.server.batching import DynamicBatcher, QueueFull
 
 SENTENCES = ["张三在北京的新华社工作。", "李四昨天去了上海。", "据人民银行报道，王小明到达广州市。",
@@ -229,22 +230,29 @@ def _predict(export_dir, texts):
   return [json.loads(l)["entities"] for l in result.stdout.splitlines()]
 
 
+def _row_entities(text, row):
+  """``predict``'s entities of one row of TF Serving's answer."""
+  count = row["entity_count"]
+  return [{"start": s, "end": e, "type": t, "text": text[s:e], "score": p}
+          for s, e, t, p in zip(row["entity_start"][:count],
+                                row["entity_end"][:count],
+                                row["entity_type"][:count],
+                                row["entity_score"][:count])]
+
+
 def test_both_apis_give_predicts_spans(server, export_dir):
   texts = SENTENCES[:4] + ["北京" * 300]
   expected = _predict(export_dir, texts)
   assert any(expected), "the toy model should find entities"
   status, body, _ = _call(server.url + "/v1/ner", {"texts": texts})
   assert status == 200
-  assert [r["entities"] for r in body["results"]] == expected
+  assert_same_entities([r["entities"] for r in body["results"]], expected)
   status, body, _ = _call(server.url + "/v1/models/ner:predict",
                           {"instances": texts})
   assert status == 200
-  for text, row, entities in zip(texts, body["predictions"], expected):
-    count = row["entity_count"]
-    assert [{"start": s, "end": e, "type": t, "text": text[s:e]}
-            for s, e, t in zip(row["entity_start"][:count],
-                               row["entity_end"][:count],
-                               row["entity_type"][:count])] == entities
+  assert_same_entities([_row_entities(text, row) for text, row in
+                        zip(texts, body["predictions"])], expected)
+  for row in body["predictions"]:
     assert len(row["tags"]) == max(len(t) for t in texts)
   status, body, _ = _call(server.url + "/v1/models/ner:predict",
                           {"inputs": {"text": texts[:2]}})
@@ -384,15 +392,17 @@ def test_the_page_highlights_entities_in_a_browser(server, tmp_path):
               "type": s.get_attribute("data-type"),
               "text": s.find_element(By.CSS_SELECTOR, ".ent-text").text}
              for s in spans]
-    assert shown == expected
+    assert shown == [{k: v for k, v in e.items() if k != "score"}
+                     for e in expected]
     colours = {s.get_attribute("data-type"): s.value_of_css_property(
         "background-color") for s in spans}
     legend = {s.get_attribute("data-type"): s.value_of_css_property(
         "background-color") for s in browser.find_elements(
             By.CSS_SELECTOR, "#legend .legend-item")}
     assert all(legend[t] == c for t, c in colours.items())
-    assert spans[0].get_attribute("title").startswith(
-        f"{expected[0]['type']} [{expected[0]['start']}, ")
+    assert spans[0].get_attribute("title") == (
+        f"{expected[0]['type']} [{expected[0]['start']}, "
+        f"{expected[0]['end']}), score {expected[0]['score']:.3f}")
     assert browser.find_element(By.ID, "result").text.replace(
         "\n", "").startswith("张三")
     browser.save_screenshot(str(tmp_path / "page.png"))

@@ -45,6 +45,14 @@ def bio_allowed_starts(labels: Sequence[str]) -> np.ndarray:
   return np.array([not label.startswith("I-") for label in labels])
 
 
+def inside_tag_ids(labels: Sequence[str]) -> np.ndarray:
+  """For each label id, the id of its type's ``I-`` label (``B-X`` and ``I-X``
+  both give ``I-X``'s); 0 for ``O``, which begins no span."""
+  index = {label: i for i, label in enumerate(labels)}
+  return np.array([index.get("I-" + label[2:], 0) if label != "O" else 0
+                   for label in labels], np.int32)
+
+
 def lengths_from_mask(mask: tf.Tensor) -> tf.Tensor:
   """Sequence lengths [batch] of a 0/1 mask [batch, time] whose ones come first."""
   return tf.reduce_sum(tf.cast(mask, tf.int32), axis=1)
@@ -129,10 +137,20 @@ class CRF(keras.layers.Layer):
                               tf.cast(tags, tf.int32), lengths_from_mask(mask),
                               self.transitions)
 
-  def decoding_parameters(self, emissions: tf.Tensor):
-    """Emissions and transitions with the BIO constraints applied."""
+  def decoding_parameters(self, emissions: tf.Tensor, temperature=None):
+    """Emissions and transitions with the BIO constraints applied.
+
+    Args:
+      emissions: float [batch, time, num_tags].
+      temperature: optional scalar dividing emissions and transitions (the
+        whole path score) before the constraints are added; it changes the
+        path probabilities, never the best path.
+    """
     emissions = tf.cast(emissions, tf.float32)
     transitions = self.transitions
+    if temperature is not None:
+      temperature = tf.cast(temperature, tf.float32)
+      emissions, transitions = emissions / temperature, transitions / temperature
     if self.constrain_bio:
       transitions = transitions + self._transition_penalty
       first = emissions[:, :1, :] + self._start_penalty
@@ -146,6 +164,51 @@ class CRF(keras.layers.Layer):
     tags, scores = tfa.text.crf_decode(emissions, transitions, lengths)
     valid = tf.sequence_mask(lengths, tf.shape(tags)[1])
     return tf.where(valid, tags, tf.zeros_like(tags)), scores
+
+  def span_probabilities(self, emissions: tf.Tensor, mask: tf.Tensor,
+                         rows: tf.Tensor, starts: tf.Tensor, ends: tf.Tensor,
+                         begin_tags: tf.Tensor, temperature=None) -> tf.Tensor:
+    """Marginal probability of each entity under the decoder's CRF.
+
+    Forward-backward over the BIO-constrained scores (``decoding_parameters``):
+    the probability, over all tag paths, that the tags of tokens
+    ``1 .. length-2`` read as entities (``tags_to_spans``) include exactly
+    tokens ``starts[k]:ends[k]`` of sequence ``rows[k]`` with the type of
+    ``begin_tags[k]`` (a ``B-X`` id). The first and last tokens are the
+    specials ([CLS], [SEP]) whose tags nobody reads, so an entity may also
+    continue into them: the probability sums ``span_log_marginals`` of the
+    span and, where it touches a special, of the span extended over it.
+
+    Args:
+      emissions: float [batch, time, num_tags].
+      mask: 0/1 [batch, time], ones first.
+      rows, starts, ends, begin_tags: int [spans]; ``ends`` exclusive, and
+        ``1 <= starts < ends <= length - 1``.
+      temperature: optional scalar (see ``decoding_parameters``).
+
+    Returns:
+      float32 [spans] in [0, 1].
+    """
+    if not self.labels:
+      raise ValueError("span_probabilities needs the CRF's labels")
+    begin_tags = tf.cast(begin_tags, tf.int32)
+    inside_tags = tf.gather(tf.constant(inside_tag_ids(self.labels), tf.int32),
+                            begin_tags)
+    starts, ends = tf.cast(starts, tf.int32), tf.cast(ends, tf.int32)
+    emissions, transitions = self.decoding_parameters(emissions, temperature)
+    lengths = lengths_from_mask(mask)
+    forward_backward = crf_forward_backward(emissions, transitions, lengths)
+    at_first = starts == 1
+    at_last = ends == tf.gather(lengths, rows) - 1
+    terms = []
+    for into_first, into_last in ((0, 0), (1, 0), (0, 1), (1, 1)):
+      log_p = span_log_marginals(
+          emissions, transitions, lengths, rows, starts - into_first,
+          ends + into_last, begin_tags, inside_tags, forward_backward)
+      used = (at_first | (into_first == 0)) & (at_last | (into_last == 0))
+      terms.append(tf.where(used, log_p, -np.inf))
+    log_p = tf.reduce_logsumexp(tf.stack(terms), axis=0)
+    return tf.exp(tf.minimum(log_p, 0.0))
 
   def call(self, inputs):
     emissions, mask = inputs
@@ -264,7 +327,8 @@ def crf_forward_backward(emissions: tf.Tensor, transitions: tf.Tensor,
 def span_log_marginals(emissions: tf.Tensor, transitions: tf.Tensor,
                        lengths: tf.Tensor, rows: tf.Tensor, starts: tf.Tensor,
                        ends: tf.Tensor, begin_tags: tf.Tensor,
-                       inside_tags: tf.Tensor) -> tf.Tensor:
+                       inside_tags: tf.Tensor, forward_backward=None
+                       ) -> tf.Tensor:
   """Log-probability that exactly a span carries a type, over all tag paths.
 
   For span k (sequence ``rows[k]``, characters ``starts[k]:ends[k]``) the
@@ -275,18 +339,25 @@ def span_log_marginals(emissions: tf.Tensor, transitions: tf.Tensor,
   constrained emissions and transitions (``CRF.decoding_parameters``) to
   score under the same BIO constraints.
 
+  Args:
+    forward_backward: ``crf_forward_backward``'s result for these
+      arguments, when already computed.
+
   Returns:
     float [spans].
   """
   emissions = tf.cast(emissions, tf.float32)
   rows, starts, ends, begin, inside = (tf.cast(x, tf.int32) for x in (
       rows, starts, ends, begin_tags, inside_tags))
-  log_alpha, log_beta, log_z = crf_forward_backward(emissions, transitions,
-                                                    lengths)
+  log_alpha, log_beta, log_z = forward_backward or crf_forward_backward(
+      emissions, transitions, lengths)
   at = lambda tensor, t, tags: tf.gather_nd(tensor, tf.stack([rows, t, tags],
                                                              1))
   size = ends - starts
-  cumulative = tf.cumsum(emissions, axis=1)
+  # The chain sums emissions after a span's first token, never position 0,
+  # whose constrained emissions (-1e4 for I-) would cost float32 precision.
+  cumulative = tf.cumsum(tf.concat([tf.zeros_like(emissions[:, :1]),
+                                    emissions[:, 1:]], axis=1), axis=1)
   chain = tf.where(
       size >= 2,
       tf.gather_nd(transitions, tf.stack([begin, inside], 1)) +

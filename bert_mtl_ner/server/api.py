@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 # TF Serving pads string outputs with "" and integer ones with -1.
 PAD = {"tags": "", "tag_ids": -1, "entity_start": -1, "entity_end": -1,
-       "entity_type": ""}
+       "entity_type": "", "entity_score": -1.0}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,7 +140,8 @@ def _padded(outputs: Sequence[Dict], name: str) -> List[Any]:
 
 def tf_serving_response(outputs: Sequence[Dict], columnar: bool) -> Dict:
   """TF Serving's answer for per-text outputs (``serving.trim_outputs``)."""
-  columns = {name: _padded(outputs, name) for name in PAD}
+  columns = {name: _padded(outputs, name) for name in PAD
+             if not outputs or name in outputs[0]}
   columns["entity_count"] = [o["entity_count"] for o in outputs]
   if columnar:
     return {"outputs": columns}

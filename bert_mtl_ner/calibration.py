@@ -1,0 +1,177 @@
+"""Calibration of entity scores: reliability tables, ECE and temperature.
+
+An entity score (``inference.Tagger``) claims a probability that the entity is
+right. Here "right" is what seqeval's strict mode counts as a true positive:
+same start, end and type as a gold entity. ``reliability`` bins the scores of
+all predicted entities and sets each bin's mean score beside the precision of
+its entities; the expected calibration error (ECE) is the mean gap, weighted by
+the bin sizes.
+
+Temperature scaling divides the CRF's scores (emissions and transitions) by one
+scalar ``T`` fitted on a development split: ``fit_temperature`` minimises the
+log-loss of the entity scores against their correctness. It never changes the
+decoded path, so F1 stays the same. The fitted ``T`` is kept in the model
+directory as ``calibration.json``; ``inference.Tagger.from_model_dir`` and
+``export`` use it.
+"""
+
+import json
+import math
+import os
+from typing import Callable, Dict, List, Sequence, Tuple
+
+import numpy as np
+
+from bert_mtl_ner.data import tags as tags_lib
+from bert_mtl_ner.errors import DataError
+from bert_mtl_ner.io_utils import atomic_write_text
+
+FILE = "calibration.json"
+BINS = 10
+
+
+def read_temperature(model_dir: str) -> float:
+  """The temperature of ``model_dir/calibration.json``; 1.0 without one.
+
+  Raises:
+    DataError: the file is not JSON with a positive ``temperature``.
+  """
+  path = os.path.join(model_dir, FILE)
+  if not os.path.exists(path):
+    return 1.0
+  with open(path, encoding="utf-8") as stream:
+    text = stream.read()
+  try:
+    value = float(json.loads(text)["temperature"])
+  except (ValueError, KeyError, TypeError) as err:
+    raise DataError(path, 1, f"not a calibration record ({err})",
+                    text[:80]) from None
+  if not value > 0 or math.isinf(value):
+    raise DataError(path, 1, f"temperature must be positive, got {value}",
+                    text[:80])
+  return value
+
+
+def write_record(model_dir: str, record: Dict) -> str:
+  """Writes ``record`` (with ``temperature``) as ``model_dir``'s
+  calibration, atomically; returns the path."""
+  path = os.path.join(model_dir, FILE)
+  atomic_write_text(path, json.dumps(record, indent=1) + "\n")
+  return path
+
+
+def correctness(gold: Sequence[Sequence[str]],
+                spans: Sequence[Sequence[tags_lib.Span]]) -> List[List[bool]]:
+  """For each predicted span, whether a gold entity has its start, end and
+  type (``gold``: valid BIO tags per sentence)."""
+  result = []
+  for tags, predicted in zip(gold, spans):
+    truth = {(s.start, s.end, s.type) for s in tags_lib.tags_to_spans(tags)}
+    result.append([(s.start, s.end, s.type) in truth for s in predicted])
+  return result
+
+
+def flatten(nested: Sequence[Sequence]) -> np.ndarray:
+  return np.array([x for row in nested for x in row], np.float64)
+
+
+def reliability(scores: np.ndarray, correct: np.ndarray,
+                bins: int = BINS) -> List[Dict]:
+  """Equal-width confidence bins over (0, 1].
+
+  Args:
+    scores: entity scores.
+    correct: 1 where the entity is right, else 0.
+    bins: number of bins; bin i holds scores in ``(i/bins, (i+1)/bins]``
+      (the first also holds 0).
+
+  Returns:
+    One row per bin: ``{"low", "high", "count", "confidence", "precision"}``
+    (mean score and precision are None for an empty bin).
+  """
+  index = np.clip(np.ceil(scores * bins).astype(int) - 1, 0, bins - 1)
+  rows = []
+  for i in range(bins):
+    members = index == i
+    count = int(members.sum())
+    rows.append({"low": i / bins, "high": (i + 1) / bins, "count": count,
+                 "confidence": float(scores[members].mean()) if count else None,
+                 "precision": float(correct[members].mean()) if count else None})
+  return rows
+
+
+def expected_calibration_error(table: Sequence[Dict]) -> float:
+  """ECE of a ``reliability`` table: sum over bins of
+  ``count / total * |precision - confidence|``; 0 for no entities."""
+  total = sum(row["count"] for row in table)
+  if not total:
+    return 0.0
+  return float(sum(row["count"] / total *
+                   abs(row["precision"] - row["confidence"])
+                   for row in table if row["count"]))
+
+
+def log_loss(scores: np.ndarray, correct: np.ndarray) -> float:
+  """Mean binary cross-entropy of scores against correctness."""
+  if not len(scores):
+    return 0.0
+  p = np.clip(scores, 1e-7, 1 - 1e-7)
+  return float(-np.mean(correct * np.log(p) + (1 - correct) * np.log1p(-p)))
+
+
+def summary(scores: np.ndarray, correct: np.ndarray,
+            bins: int = BINS) -> Dict:
+  """``{"entities", "ece", "log_loss", "mean_score", "precision",
+  "reliability"}`` of one set of scored entities."""
+  table = reliability(scores, correct, bins)
+  return {"entities": int(len(scores)),
+          "ece": expected_calibration_error(table),
+          "log_loss": log_loss(scores, correct),
+          "mean_score": float(scores.mean()) if len(scores) else None,
+          "precision": float(correct.mean()) if len(scores) else None,
+          "reliability": table}
+
+
+def fit_temperature(scores_at: Callable[[float], np.ndarray],
+                    correct: np.ndarray, low: float = 0.05,
+                    high: float = 20.0, steps: int = 40) -> Tuple[float, float]:
+  """The temperature that minimises ``log_loss(scores_at(T), correct)``.
+
+  A golden-section search over ``log T`` in ``[low, high]`` (the loss of a
+  single scalar temperature is unimodal in practice).
+
+  Args:
+    scores_at: entity scores at a temperature.
+    correct: their correctness (1/0).
+
+  Returns:
+    (temperature, its log-loss).
+  """
+  loss = lambda log_t: log_loss(scores_at(math.exp(log_t)), correct)
+  a, b = math.log(low), math.log(high)
+  ratio = (math.sqrt(5) - 1) / 2
+  c, d = b - ratio * (b - a), a + ratio * (b - a)
+  fc, fd = loss(c), loss(d)
+  for _ in range(steps):
+    if fc <= fd:
+      b, d, fd = d, c, fc
+      c = b - ratio * (b - a)
+      fc = loss(c)
+    else:
+      a, c, fc = c, d, fd
+      d = a + ratio * (b - a)
+      fd = loss(d)
+  best = c if fc <= fd else d
+  return math.exp(best), min(fc, fd)
+
+
+def format_table(table: Sequence[Dict], title: str = "") -> str:
+  """A plain-text reliability table."""
+  lines = [title] if title else []
+  lines.append(f"{'bin':>11s} {'entities':>9s} {'score':>7s} {'precision':>9s}")
+  for row in table:
+    mean = "-" if row["confidence"] is None else f"{row['confidence']:.3f}"
+    precision = "-" if row["precision"] is None else f"{row['precision']:.3f}"
+    lines.append(f"({row['low']:.1f}, {row['high']:.1f}] {row['count']:9d} "
+                 f"{mean:>7s} {precision:>9s}")
+  return "\n".join(lines)
