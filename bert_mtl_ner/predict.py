@@ -3,8 +3,11 @@ r"""Tags raw text: one document per line in, one JSON line per document out.
   echo "张三在北京大学工作。" | python -m bert_mtl_ner.predict --model_dir=DIR
   python -m bert_mtl_ner.predict --saved_model=EXPORT --input=docs.txt --output=out.jsonl
 
-Output lines: ``{"text": ..., "entities": [{"start", "end", "type", "text"}]}``
-with offsets in characters (code points) of the raw line, ``end`` exclusive.
+Output lines: ``{"text": ..., "entities": [{"start", "end", "type", "text",
+"score"}]}`` with offsets in characters (code points) of the raw line, ``end``
+exclusive, and ``score`` the entity's probability under the CRF (see
+``inference.Tagger``). ``--output_format=doccano|label_studio`` writes
+pre-annotations for those tools instead (``data.annotation``).
 Lines are read as UTF-8 and split on ``\n`` only (a trailing ``\r`` is dropped);
 the input is streamed in batches, so its size does not matter. Empty lines give
 empty entity lists.
@@ -22,12 +25,17 @@ from bert_mtl_ner import inference
 from bert_mtl_ner import io_utils
 from bert_mtl_ner import progress as progress_lib
 from bert_mtl_ner import serving
+from bert_mtl_ner.data import annotation
 from bert_mtl_ner.errors import DataError, UsageError
 
 flags.DEFINE_string("model_dir", None, "A model directory written by train.")
 flags.DEFINE_string("saved_model", None, "A SavedModel written by export.")
 flags.DEFINE_string("input", "-", "Input file, or - for stdin.")
 flags.DEFINE_string("output", "-", "Output file, or - for stdout.")
+flags.DEFINE_enum("output_format", "jsonl", ["jsonl"] + list(
+    annotation.FORMATS), "jsonl: our JSON lines; doccano: JSONL to import "
+                  "into doccano; label_studio: a JSON array of tasks with "
+                  "scored predictions.")
 flags.DEFINE_integer("batch_size", 64, "Documents per batch.")
 progress_lib.define_flag(flags)
 FLAGS = flags.FLAGS
@@ -73,13 +81,21 @@ def main(argv) -> None:
   bar = progress_lib.bar(
       io_utils.count_lines(FLAGS.input) if FLAGS.input != "-" else None, "tagging",
       "documents", enabled=FLAGS.progress and FLAGS.input != "-")
+  writer = None if FLAGS.output_format == "jsonl" else \
+      annotation.AnnotationWriter(sink, FLAGS.output_format, os.path.basename(
+          os.path.normpath(FLAGS.model_dir or FLAGS.saved_model)))
   try:
     for batch in batches(read_documents(source, FLAGS.input), FLAGS.batch_size):
       for text, entities in zip(batch, tagger.entities(batch)):
-        sink.write(json.dumps({"text": text, "entities": entities},
-                              ensure_ascii=False) + "\n")
+        if writer:
+          writer.write(text, entities)
+        else:
+          sink.write(json.dumps({"text": text, "entities": entities},
+                                ensure_ascii=False) + "\n")
       sink.flush()
       bar.update(len(batch))
+    if writer:
+      writer.close()
   finally:
     bar.close()
     if source is not sys.stdin.buffer:

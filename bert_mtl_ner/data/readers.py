@@ -17,6 +17,8 @@ Formats (``FORMATS``):
   [[start, end_inclusive], ...]}}}``; without ``label`` the line is unlabeled.
   Overlapping spans (train.json line 1507 nests a company inside a book title) are
   resolved by ``tags.resolve_overlaps``: the longest span is kept.
+* ``doccano`` (JSONL) and ``label_studio`` (JSON export): what annotation tools
+  write; see ``annotation``. Overlapping spans there are an error.
 
 Every reader validates as it goes: a wrong column count, an unknown tag, invalid
 UTF-8 or a CLUENER span that does not match its text raises ``DataError`` naming
@@ -31,12 +33,14 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 
 from absl import logging
 
+from bert_mtl_ner.data import annotation
 from bert_mtl_ner.data import tags as tags_lib
 from bert_mtl_ner.data.records import ReadReport, Sentence
 from bert_mtl_ner.errors import DataError
 from bert_mtl_ner.io_utils import atomic_open
 
-FORMATS = ("msra", "peoples_daily", "conll", "pair", "cluener")
+FORMATS = ("msra", "peoples_daily", "conll", "pair", "cluener") + \
+    annotation.FORMATS
 
 
 def iter_lines(path: str) -> Iterator[Tuple[int, str]]:
@@ -239,7 +243,18 @@ def detect_format(path: str) -> str:
   for number, line in iter_lines(path):
     if not line.strip():
       continue
+    if line.lstrip().startswith("["):
+      return "label_studio"
     if line.lstrip().startswith("{"):
+      try:
+        record = json.loads(line)
+      except json.JSONDecodeError:
+        return "cluener"
+      if isinstance(record, dict) and (
+          isinstance(record.get("label"), list) or "entities" in record):
+        return "doccano"
+      if isinstance(record, dict) and "data" in record:
+        return "label_studio"
       return "cluener"
     if line.count("\t") == 1 and len(line.split("\t")[0]) == 1:
       return "msra"
@@ -281,6 +296,10 @@ def read_file(path: str, fmt: Optional[str] = None, scheme: str = "bio",
   file_report = ReadReport()
   if fmt == "cluener":
     sentences = _read_cluener(path, file_report)
+  elif fmt == "doccano":
+    sentences = annotation.read_doccano(path, file_report)
+  elif fmt == "label_studio":
+    sentences = annotation.read_label_studio(path, file_report)
   elif fmt == "pair":
     sentences = _read_pair(path, scheme, file_report)
   else:
