@@ -20,6 +20,7 @@ from bert_mtl_ner import run_dir
 from bert_mtl_ner import tokenization
 from bert_mtl_ner.data import tags as tags_lib
 from bert_mtl_ner.keras import keras
+from bert_mtl_ner.layers import crf as crf_lib
 
 
 def round_score(score: float) -> float:
@@ -53,11 +54,13 @@ class Decoded:
       token, B- label id)``: the window that decided the entity's first
       character in the merge, and the entity's tokens in it (clipped at the
       window's end).
+    window_text: the text of each window.
   """
   tags: List[List[str]]
   spans: List[List[tags_lib.Span]]
   window_emissions: List[np.ndarray]
   span_windows: List[List[Tuple[int, int, int, int]]]
+  window_text: List[int]
 
 
 class Tagger:
@@ -111,8 +114,20 @@ class Tagger:
       return crf.span_probabilities(emissions, mask, rows, starts, ends, begin,
                                     temperature)
 
+    @tf.function(input_signature=[
+        tf.TensorSpec([None, None, len(self.labels)], tf.float32), spec])
+    def path_certainty(emissions, mask):
+      emissions, transitions = crf.decoding_parameters(emissions)
+      lengths = crf_lib.lengths_from_mask(mask)
+      best, second = crf_lib.crf_top2_scores(emissions, transitions, lengths)
+      _, _, log_z = crf_lib.crf_forward_backward(emissions, transitions,
+                                                 lengths)
+      return (crf_lib.path_confidence(best, second),
+              tf.exp(tf.minimum(best - log_z, 0.0)))
+
     self._decode = decode
     self._span_probabilities = span_probabilities
+    self._path_certainty = path_certainty
 
   @classmethod
   def from_model_dir(cls, model_dir: str, batch_size: int = 64) -> "Tagger":
@@ -144,7 +159,7 @@ class Tagger:
         span = rows[r][1]
         window_tags[r] = tags[i, 1:1 + span.end - span.start]
         emissions[r] = scores[i, :len(encoded[i])]
-    decoded = Decoded([], [], emissions, [])
+    decoded = Decoded([], [], emissions, [], [text for text, _ in rows])
     cursor = 0
     for chars in sequences:
       first = cursor
@@ -193,6 +208,32 @@ class Tagger:
       probabilities.update(zip(items, values.tolist()))
     return [[probabilities[item] for item in spans]
             for spans in decoded.span_windows]
+
+  def path_certainties(self, decoded: Decoded
+                       ) -> Tuple[List[float], List[float]]:
+    """Per text, from the two best constrained CRF paths of each window:
+
+    * the paper's ``confid(x) = (p1 - p2) / p1``
+      (``layers.crf.path_confidence``), near 0 when the runner-up path is
+      almost as likely as the best;
+    * ``p1``, the probability of the best path.
+
+    A text of several windows takes its least certain window's values.
+
+    Returns:
+      (confid per text, best-path probability per text).
+    """
+    confid = [1.0] * len(decoded.tags)
+    best = [1.0] * len(decoded.tags)
+    for begin in range(0, len(decoded.window_emissions), self.batch_size):
+      chunk = decoded.window_emissions[begin:begin + self.batch_size]
+      values, probabilities = self._path_certainty(*_pad(chunk))
+      for offset, (value, probability) in enumerate(zip(
+          values.numpy().tolist(), probabilities.numpy().tolist())):
+        text = decoded.window_text[begin + offset]
+        confid[text] = min(confid[text], value)
+        best[text] = min(best[text], probability)
+    return confid, best
 
   def predict_tags(self, sequences: Sequence[Sequence[str]]) -> List[List[str]]:
     """BIO tags, one per character, for each character sequence."""

@@ -16,7 +16,7 @@ empty entity lists.
 import json
 import os
 import sys
-from typing import Iterator, List, Tuple
+from typing import Iterator, List
 
 from absl import flags
 
@@ -26,7 +26,8 @@ from bert_mtl_ner import io_utils
 from bert_mtl_ner import progress as progress_lib
 from bert_mtl_ner import serving
 from bert_mtl_ner.data import annotation
-from bert_mtl_ner.errors import DataError, UsageError
+from bert_mtl_ner.data import readers
+from bert_mtl_ner.errors import UsageError
 
 flags.DEFINE_string("model_dir", None, "A model directory written by train.")
 flags.DEFINE_string("saved_model", None, "A SavedModel written by export.")
@@ -39,18 +40,6 @@ flags.DEFINE_enum("output_format", "jsonl", ["jsonl"] + list(
 flags.DEFINE_integer("batch_size", 64, "Documents per batch.")
 progress_lib.define_flag(flags)
 FLAGS = flags.FLAGS
-
-
-def read_documents(stream, name: str) -> Iterator[Tuple[int, str]]:
-  """(line number, text) of a binary stream; a bad UTF-8 line is an error."""
-  for number, raw in enumerate(stream, 1):
-    raw = raw[:-1] if raw.endswith(b"\n") else raw
-    raw = raw[:-1] if raw.endswith(b"\r") else raw
-    try:
-      yield number, raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-      raise DataError(name, number, f"invalid UTF-8 at byte {err.start}",
-                      raw.decode("utf-8", "backslashreplace")) from None
 
 
 def batches(documents, size: int) -> Iterator[List[str]]:
@@ -85,7 +74,7 @@ def main(argv) -> None:
       annotation.AnnotationWriter(sink, FLAGS.output_format, os.path.basename(
           os.path.normpath(FLAGS.model_dir or FLAGS.saved_model)))
   try:
-    for batch in batches(read_documents(source, FLAGS.input), FLAGS.batch_size):
+    for batch in batches(readers.read_documents(source, FLAGS.input), FLAGS.batch_size):
       for text, entities in zip(batch, tagger.entities(batch)):
         if writer:
           writer.write(text, entities)

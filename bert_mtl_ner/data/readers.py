@@ -62,6 +62,20 @@ def iter_lines(path: str) -> Iterator[Tuple[int, str]]:
       yield number, line.rstrip("\r\n")
 
 
+def read_documents(stream, name: str) -> Iterator[Tuple[int, str]]:
+  """(line number, text) of raw text, one document a line, from a binary
+  stream: split on ``\n`` only, a trailing ``\r`` dropped; a bad UTF-8 line
+  is a ``DataError`` naming ``name`` and the line."""
+  for number, raw in enumerate(stream, 1):
+    raw = raw[:-1] if raw.endswith(b"\n") else raw
+    raw = raw[:-1] if raw.endswith(b"\r") else raw
+    try:
+      yield number, raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+      raise DataError(name, number, f"invalid UTF-8 at byte {err.start}",
+                      raw.decode("utf-8", "backslashreplace")) from None
+
+
 def _split_row(fmt: str, line: str) -> List[str]:
   if fmt == "msra":
     return line.split("\t")
