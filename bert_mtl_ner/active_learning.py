@@ -35,8 +35,12 @@ flags.DEFINE_integer("initial", 500, "Random sentences labelled first.")
 flags.DEFINE_integer("step", 500, "Sentences picked per round.")
 flags.DEFINE_integer("rounds", 5, "Rounds of picking.")
 flags.DEFINE_float("diversity", 0.7, "Near-duplicate threshold of a pick.")
-flags.DEFINE_integer("epochs", 12, "Most epochs of each training.")
-flags.DEFINE_integer("patience", 3, "Epochs without a better dev F1 before stopping.")
+flags.DEFINE_integer("epochs", 25, "Most epochs of each training.")
+flags.DEFINE_integer("patience", 4, "Epochs without a better dev F1 before "
+                     "stopping.")
+flags.DEFINE_integer("batch_size", 16, "Sentences per step.")
+flags.DEFINE_integer("stop_dev", 400, "Early stopping watches the first N dev "
+                     "sentences (the reported F1 is on all of dev).")
 flags.DEFINE_integer("lstm_units", 128, "BiLSTM units.")
 flags.DEFINE_integer("embedding_dim", 128, "Character embedding size.")
 flags.DEFINE_bool("report_only", False, "Only rewrite the report from the "
@@ -55,8 +59,9 @@ def main(argv) -> None:
       step=FLAGS.step, rounds=FLAGS.rounds, diversity=FLAGS.diversity,
       train=dict(model="bilstm_crf", embedding_dim=FLAGS.embedding_dim,
                  lstm_units=FLAGS.lstm_units, dropout=0.5,
-                 learning_rate=2e-3, batch_size=32, epochs=FLAGS.epochs,
-                 patience=FLAGS.patience))
+                 learning_rate=2e-3, batch_size=FLAGS.batch_size,
+                 epochs=FLAGS.epochs, patience=FLAGS.patience,
+                 dev_limit=FLAGS.stop_dev))
   record_dir = os.path.join(FLAGS.output_dir, "runs")
   settings = (
       f"Pool: CLUENER2020 train, labels hidden; {simulation.initial} random "
@@ -64,8 +69,10 @@ def main(argv) -> None:
       f"strategy, picked with a near-duplicate guard (bigram Jaccard ≥ "
       f"{simulation.diversity}); a BiLSTM-CRF (embeddings "
       f"{FLAGS.embedding_dim}, {FLAGS.lstm_units} units, dropout 0.5, Adam "
-      f"2e-3, batch 32, at most {FLAGS.epochs} epochs, patience "
-      f"{FLAGS.patience} on dev) retrained from scratch each round; seeds "
+      f"2e-3, batch {FLAGS.batch_size}, at most {FLAGS.epochs} epochs, "
+      f"patience {FLAGS.patience} on the first {FLAGS.stop_dev} dev "
+      f"sentences) retrained from scratch each round and scored on all of "
+      f"dev; seeds "
       f"{', '.join(map(str, simulation.seeds))}.")
   command = "python -m bert_mtl_ner.active_learning"
 
