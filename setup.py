@@ -25,7 +25,8 @@ INSTALL_REQUIRES = [
 # Console scripts (bert_mtl_ner/console.py): bert-mtl-ner COMMAND, and
 # bert-mtl-ner-COMMAND for each command.
 COMMANDS = ["train", "evaluate", "predict", "export", "serve", "experiments",
-            "data", "pretrain", "import-bert"]
+            "data", "calibrate", "select", "active-learning", "pretrain",
+            "import-bert"]
 CONSOLE_SCRIPTS = ["bert-mtl-ner = bert_mtl_ner.console:main"] + [
     f"bert-mtl-ner-{c} = bert_mtl_ner.console:{c.replace('-', '_')}"
     for c in COMMANDS]

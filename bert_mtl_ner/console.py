@@ -14,7 +14,8 @@ from typing import Callable, List, Optional
 COMMANDS = {
     "train": "train", "evaluate": "evaluate", "predict": "predict",
     "export": "export", "serve": "serve", "experiments": "experiments",
-    "data": "data",
+    "data": "data", "calibrate": "calibrate", "select": "select",
+    "active-learning": "active_learning",
     "pretrain": "pretrain", "import-bert": "import_bert",
     "diagram": "models",
 }
@@ -59,6 +60,9 @@ export = _script("export")
 serve = _script("serve")
 experiments = _script("experiments")
 data = _script("data")
+calibrate = _script("calibrate")
+select = _script("select")
+active_learning = _script("active-learning")
 pretrain = _script("pretrain")
 import_bert = _script("import-bert")
 

@@ -77,6 +77,130 @@ def test_evaluate_json_and_conll(trained, toy_corpus, tmp_path):
   assert all(len(r) == 3 for r in rows)
   with open(f"{toy_corpus}/dev.txt", encoding="utf-8") as stream:
     assert len(rows) == sum(1 for l in stream if l.strip())
+  confidence = scores["calibration"]
+  assert confidence["entities"] == sum(
+      row["count"] for row in confidence["reliability"]) > 0
+  assert 0 <= confidence["ece"] <= 1 and confidence["temperature"] == 1.0
+  run_app("evaluate", f"--model_dir={trained}",
+          f"--eval_file={toy_corpus}/dev.txt", f"--predictions_file={out}",
+          "--score_column")
+  rows = [l.split() for l in out.read_text(encoding="utf-8").splitlines() if l]
+  assert all(len(r) == 4 for r in rows)
+  assert all((r[3] == "-") == (r[2] == "O") for r in rows)
+  assert all(0 < float(r[3]) <= 1 for r in rows if r[3] != "-")
+
+
+def test_calibrate_writes_the_temperature_that_evaluate_uses(
+    trained, toy_corpus, tmp_path):
+  """``calibrate`` on a registered layout of the toy corpus: the fitted
+  temperature lands in a copy of the model directory and evaluate reads it."""
+  model_dir = tmp_path / "model"
+  shutil.copytree(trained, model_dir)
+  data = tmp_path / "data" / "peoples_daily"
+  data.mkdir(parents=True)
+  for split, name in (("example.train", "train.txt"), ("example.dev",
+                                                       "dev.txt"),
+                      ("example.test", "dev.txt")):
+    shutil.copy(f"{toy_corpus}/{name}", data / split)
+  out = tmp_path / "report"
+  run_app("calibrate", f"--model_dir={model_dir}", "--dataset=peoples_daily",
+          f"--data_dir={tmp_path / 'data'}", "--fit_split=dev",
+          "--split=test", f"--output_dir={out}", "--progress=false")
+  summary = json.loads((out / "summary.json").read_text())
+  stored = json.loads((model_dir / "calibration.json").read_text())
+  assert stored["temperature"] == summary["temperature"] > 0
+  assert summary["fit_log_loss_after"] <= summary["fit_log_loss_before"]
+  assert (out / "reliability.png").read_bytes()[:4] == b"\x89PNG"
+  assert "ECE" in (out / "REPORT.md").read_text()
+  scores = json.loads(run_app(
+      "evaluate", f"--model_dir={model_dir}",
+      f"--eval_file={toy_corpus}/dev.txt", "--format=json",
+      f"--predictions_file={tmp_path / 'p.conll'}").stdout)
+  assert scores["calibration"]["temperature"] == stored["temperature"]
+
+
+@pytest.mark.parametrize("fmt", ["doccano", "label_studio"])
+def test_predict_pre_annotations_read_back(trained, tmp_path, fmt):
+  """predict -> doccano / Label Studio file -> reader: the same spans."""
+  from bert_mtl_ner.data import annotation  # pylint: disable=g-import-not-at-top
+  from bert_mtl_ner.data import readers  # pylint: disable=g-import-not-at-top
+  from bert_mtl_ner.data import tags as tags_lib  # pylint: disable=g-import-not-at-top
+  texts = ["张三在北京的人民银行工作。", "李四昨天去了上海。", "据新华社报道，王小明到达广州市。"]
+  stdin = "\n".join(texts) + "\n"
+  expected = [json.loads(l)["entities"] for l in run_app(
+      "predict", f"--model_dir={trained}", stdin=stdin).stdout.splitlines()]
+  assert any(expected)
+  out = tmp_path / f"pre.{fmt}"
+  run_app("predict", f"--model_dir={trained}", f"--output_format={fmt}",
+          f"--output={out}", stdin=stdin)
+  if fmt == "doccano":
+    back = list(readers.read_file(str(out)))
+  else:
+    tasks = json.loads(out.read_text(encoding="utf-8"))
+    assert all(0 < r["score"] <= 1 for t in tasks
+               for r in t["predictions"][0]["result"])
+    back = list(annotation.read_label_studio(str(out), use_predictions=True))
+  assert [s.text for s in back] == texts
+  assert [[(x.start, x.end, x.type) for x in tags_lib.tags_to_spans(s.tags)]
+          for s in back] == [[(e["start"], e["end"], e["type"]) for e in row]
+                             for row in expected]
+
+
+def test_select_writes_k_doccano_records(trained, toy_corpus, tmp_path):
+  pool = tmp_path / "pool.txt"
+  with open(f"{toy_corpus}/train.txt", encoding="utf-8") as stream:
+    sentences = stream.read().split("\n\n")
+  texts = ["".join(l.split(" ")[0] for l in s.splitlines() if l)
+           for s in sentences]
+  pool.write_text("\n".join(texts) + "\n", encoding="utf-8")
+  out = tmp_path / "batch.jsonl"
+  for strategy in ("confid", "min_entity_score", "random"):
+    run_app("select", f"--model_dir={trained}", f"--input={pool}", "--k=5",
+            f"--strategy={strategy}", f"--output={out}", "--diversity=0.9")
+    records = [json.loads(l) for l in out.read_text(
+        encoding="utf-8").splitlines()]
+    assert len(records) == 5
+    from bert_mtl_ner.data import readers  # pylint: disable=g-import-not-at-top
+    back = list(readers.read_file(str(out), "doccano"))
+    assert len(back) == 5 and all(r["text"] in texts for r in records)
+  ranked = [json.loads(l) for l in run_app(
+      "select", f"--model_dir={trained}", f"--input={pool}", "--k=5",
+      "--output_format=jsonl", "--diversity=0.9").stdout.splitlines()]
+  certainties = [r["certainty"] for r in ranked]
+  assert certainties == sorted(certainties)
+  assert len({r["text"] for r in ranked}) == 5
+
+
+def test_data_stats_reads_annotation_exports(tmp_path):
+  doccano = tmp_path / "d.jsonl"
+  doccano.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
+      {"text": "张三在北京。", "label": [[0, 2, "PER"], [3, 5, "LOC"]]},
+      {"text": "李四。", "entities": [{"start_offset": 0, "end_offset": 2,
+                                     "label": "PER"}]}]) + "\n",
+                     encoding="utf-8")
+  studio = tmp_path / "ls.json"
+  studio.write_text(json.dumps([{"id": 1, "data": {"text": "王五去上海。"},
+                                 "annotations": [{"result": [
+                                     {"type": "labels", "value": {
+                                         "start": 3, "end": 5,
+                                         "labels": ["LOC"]}}]}]}],
+                               ensure_ascii=False), encoding="utf-8")
+  for path, fmt, sentences, entities in ((doccano, "doccano", 2, 3),
+                                         (studio, "label_studio", 1, 1)):
+    stats = json.loads(run_app("data", "--action=stats", f"--files={path}",
+                               f"--file_format={fmt}",
+                               "--format=json").stdout)
+    (described,) = stats["files"].values()
+    assert described["sentences"] == sentences and described["labeled"]
+    assert sum(described["entities"].values()) == entities
+  broken = tmp_path / "broken.jsonl"
+  broken.write_text('{"text": "张三", "label": [[0, 5, "PER"]]}\n',
+                    encoding="utf-8")
+  result = run_app("data", "--action=stats", f"--files={broken}",
+                   "--file_format=doccano", check=False)
+  assert result.returncode != 0
+  last = result.stderr.strip().splitlines()[-1]
+  assert "broken.jsonl" in last and "line 1" in last and "out of range" in last
 
 
 @pytest.fixture(scope="module")
