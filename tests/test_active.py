@@ -2,6 +2,7 @@
 the simulation's report and resumption."""
 
 import json
+import pathlib
 
 import numpy as np
 import pytest
@@ -117,7 +118,7 @@ def test_report_verdict_interpolates_the_mean_curves():
   assert data["verdicts"]["min_entity_score"]["labels_needed"] is None
   assert data["complete"] == {"confid": True, "min_entity_score": False,
                               "random": True}
-  text = report.render(data, "cmd", "settings")
+  text = report.render(dict(data, command="cmd", settings="settings"))
   assert "not every seed and round" in text and "goal not met" in text
 
 
@@ -156,3 +157,21 @@ def test_simulation_resumes_and_refuses_other_settings(tmp_path, monkeypatch):
                                 initial=10, step=6, rounds=3)
   with pytest.raises(ValueError, match="other settings"):
     simulation.run(other, str(tmp_path / "runs"), str(tmp_path / "work"))
+
+
+def test_the_committed_report_is_its_summary():
+  """docs/active_learning/REPORT.md is what ``report.render`` makes of the
+  committed summary.json, and the summary is what the records give."""
+  folder = pathlib.Path(__file__).resolve().parents[1] / "docs" / \
+      "active_learning"
+  if not (folder / "summary.json").exists():
+    pytest.skip("no simulation committed yet")
+  summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+  assert (folder / "REPORT.md").read_text(encoding="utf-8") == \
+      report.render(summary)
+  records = report.load_records(str(folder / "runs"))
+  rounds = records[0]["identity"]["rounds"]
+  fresh = report.report_data(records, rounds, len({r["seed"] for r in
+                                                   records}))
+  assert json.loads(json.dumps(fresh["curves"])) == summary["curves"]
+  assert (folder / "curve.png").read_bytes()[:4] == b"\x89PNG"

@@ -3,6 +3,7 @@ every tag path) and their calibration (reliability, ECE, temperature)."""
 
 import itertools
 import json
+import pathlib
 
 import numpy as np
 import pytest
@@ -134,3 +135,18 @@ def test_temperature_file(tmp_path):
   (tmp_path / calibration.FILE).write_text("{")
   with pytest.raises(DataError, match="not a calibration record"):
     calibration.read_temperature(str(tmp_path))
+
+
+@pytest.mark.parametrize("name", ["msra", "cluener"])
+def test_committed_calibration_reports_are_their_summaries(name):
+  """docs/calibration/NAME/REPORT.md is ``calibration.render`` of the
+  committed summary.json, whose ECEs are those of its reliability tables."""
+  folder = pathlib.Path(__file__).resolve().parents[1] / "docs" / \
+      "calibration" / name
+  summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+  assert (folder / "REPORT.md").read_text(encoding="utf-8") == \
+      calibration.render(summary)
+  for key in ("before", "after"):
+    assert summary[key]["ece"] == pytest.approx(
+        calibration.expected_calibration_error(summary[key]["reliability"]))
+  assert (folder / "reliability.png").read_bytes()[:4] == b"\x89PNG"

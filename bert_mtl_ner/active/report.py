@@ -83,8 +83,10 @@ def report_data(records: Sequence[Dict], rounds: int, seeds: int) -> Dict:
   return data
 
 
-def render(data: Dict, command: str, settings: str) -> str:
-  """REPORT.md from ``report_data``."""
+def render(data: Dict) -> str:
+  """REPORT.md from ``write``'s summary (``report_data`` with the command
+  and the settings)."""
+  command, settings = data["command"], data["settings"]
   curves_ = data["curves"]
   strategies = list(curves_)
   counts = sorted({p["labelled"] for c in curves_.values() for p in c})
@@ -160,12 +162,12 @@ def write(record_dir: str, output_dir: str, rounds: int, seeds: int,
           command: str, settings: str) -> Dict:
   """Writes ``REPORT.md``, ``summary.json`` and ``curve.png`` to
   ``output_dir``; returns the report data."""
-  data = report_data(load_records(record_dir), rounds, seeds)
+  data = dict(report_data(load_records(record_dir), rounds, seeds),
+              command=command, settings=settings)
   os.makedirs(output_dir, exist_ok=True)
   atomic_write_text(os.path.join(output_dir, "summary.json"),
                     json.dumps(data, indent=1) + "\n")
-  atomic_write_text(os.path.join(output_dir, "REPORT.md"),
-                    render(data, command, settings))
+  atomic_write_text(os.path.join(output_dir, "REPORT.md"), render(data))
   if data["curves"]:
     plot(data, os.path.join(output_dir, "curve.png"))
   return data

@@ -60,10 +60,9 @@ def _state(cell: Cell, seed: int, run: TrainRun, preset, encoder,
   """(state, result, differences) of one planned run."""
   expected = runner.planned_identity(run, preset, encoder)
   if preset.record_dir:
-    recorded = records.load(records.record_path(
-        preset.record_dir, cell.dataset, cell.variant, seed))
+    _, recorded, diffs = records.lookup(preset.record_dir, cell.dataset,
+                                        cell.variant, seed, expected)
     if recorded is not None:
-      diffs = records.differences(recorded["identity"], expected)
       return ("stale", None, diffs) if diffs else ("recorded", recorded, [])
   local = _local_result(runner.run_path(results_dir, cell, seed))
   if local is not None and local.get("identity", expected) == expected:

@@ -21,7 +21,7 @@ import json
 import os
 import subprocess
 import zlib
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -103,6 +103,21 @@ def load(path: str) -> Optional[Dict]:
       raise UsageError(f"{path}: run record without {key!r}; remove it to run "
                        "that cell again")
   return record
+
+
+def lookup(record_dir: str, dataset: str, variant: str, seed: int,
+           expected: Dict) -> Tuple[str, Optional[Dict], List[str]]:
+  """The committed record of a planned run, checked against its identity.
+
+  Returns:
+    (record path, the record or None, the differences of its identity from
+    ``expected``: empty when it matches).
+  """
+  path = record_path(record_dir, dataset, variant, seed)
+  recorded = load(path)
+  if recorded is None:
+    return path, None, []
+  return path, recorded, differences(recorded["identity"], expected)
 
 
 def load_all(record_dir: str) -> List[Dict]:

@@ -97,11 +97,9 @@ def run_cell(base: TrainRun, cell: Cell, seed: int, preset: Preset,
   expected = planned_identity(run, preset, encoder)
   record_file = None
   if preset.record_dir:
-    record_file = records.record_path(preset.record_dir, cell.dataset,
-                                      cell.variant, seed)
-    recorded = records.load(record_file)
+    record_file, recorded, diffs = records.lookup(
+        preset.record_dir, cell.dataset, cell.variant, seed, expected)
     if recorded is not None:
-      diffs = records.differences(recorded["identity"], expected)
       if not diffs:
         return recorded
       if not rerun_stale:
