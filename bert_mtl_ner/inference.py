@@ -153,12 +153,11 @@ class Tagger:
       encoded = [self.tokenizer.encode(
           sequences[rows[r][0]][rows[r][1].start:rows[r][1].end]) for r in chunk]
       ids, mask = _pad([np.asarray(e, np.int32) for e in encoded])
-      tags, scores = self._decode(ids, mask)
-      tags, scores = tags.numpy(), scores.numpy()
+      tags, batch_emissions = (x.numpy() for x in self._decode(ids, mask))
       for i, r in enumerate(chunk):
         span = rows[r][1]
         window_tags[r] = tags[i, 1:1 + span.end - span.start]
-        emissions[r] = scores[i, :len(encoded[i])]
+        emissions[r] = batch_emissions[i, :len(encoded[i])]
     decoded = Decoded([], [], emissions, [], [text for text, _ in rows])
     cursor = 0
     for chars in sequences:
@@ -174,12 +173,15 @@ class Tagger:
       entities = tags_lib.tags_to_spans(tags)
       decoded.tags.append(tags)
       decoded.spans.append(entities)
-      decoded.span_windows.append([
-          (merged[e.start][1],
-           e.start - rows[merged[e.start][1]][1].start + 1,
-           min(e.end, rows[merged[e.start][1]][1].end) -
-           rows[merged[e.start][1]][1].start + 1,
-           self.labels.index("B-" + e.type)) for e in entities])
+      placed = []
+      for e in entities:
+        window = merged[e.start][1]   # decided the entity's first character
+        span = rows[window][1]
+        # Tokens of the window: [CLS] first, so character c is token c + 1.
+        placed.append((window, e.start - span.start + 1,
+                       min(e.end, span.end) - span.start + 1,
+                       self.labels.index("B-" + e.type)))
+      decoded.span_windows.append(placed)
     return decoded
 
   def entity_scores(self, decoded: Decoded,
