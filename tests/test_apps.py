@@ -119,8 +119,7 @@ def test_calibrate_writes_the_temperature_that_evaluate_uses(
   assert scores["calibration"]["temperature"] == stored["temperature"]
 
 
-@pytest.mark.parametrize("fmt", ["doccano", "label_studio"])
-def test_predict_pre_annotations_read_back(trained, tmp_path, fmt):
+def test_predict_pre_annotations_read_back(trained, tmp_path):
   """predict -> doccano / Label Studio file -> reader: the same spans."""
   from bert_mtl_ner.data import annotation  # pylint: disable=g-import-not-at-top
   from bert_mtl_ner.data import readers  # pylint: disable=g-import-not-at-top
@@ -130,20 +129,22 @@ def test_predict_pre_annotations_read_back(trained, tmp_path, fmt):
   expected = [json.loads(l)["entities"] for l in run_app(
       "predict", f"--model_dir={trained}", stdin=stdin).stdout.splitlines()]
   assert any(expected)
-  out = tmp_path / f"pre.{fmt}"
-  run_app("predict", f"--model_dir={trained}", f"--output_format={fmt}",
-          f"--output={out}", stdin=stdin)
-  if fmt == "doccano":
-    back = list(readers.read_file(str(out)))
-  else:
-    tasks = json.loads(out.read_text(encoding="utf-8"))
-    assert all(0 < r["score"] <= 1 for t in tasks
-               for r in t["predictions"][0]["result"])
-    back = list(annotation.read_label_studio(str(out), use_predictions=True))
-  assert [s.text for s in back] == texts
-  assert [[(x.start, x.end, x.type) for x in tags_lib.tags_to_spans(s.tags)]
-          for s in back] == [[(e["start"], e["end"], e["type"]) for e in row]
-                             for row in expected]
+  for fmt in ("doccano", "label_studio"):
+    out = tmp_path / f"pre.{fmt}"
+    run_app("predict", f"--model_dir={trained}", f"--output_format={fmt}",
+            f"--output={out}", stdin=stdin)
+    if fmt == "doccano":
+      back = list(readers.read_file(str(out)))
+    else:
+      tasks = json.loads(out.read_text(encoding="utf-8"))
+      assert all(0 < r["score"] <= 1 for t in tasks
+                 for r in t["predictions"][0]["result"])
+      back = list(annotation.read_label_studio(str(out),
+                                               use_predictions=True))
+    assert [s.text for s in back] == texts
+    assert [[(x.start, x.end, x.type) for x in tags_lib.tags_to_spans(
+        s.tags)] for s in back] == [[(e["start"], e["end"], e["type"])
+                                     for e in row] for row in expected]
 
 
 def test_select_writes_k_doccano_records(trained, toy_corpus, tmp_path):
@@ -154,18 +155,18 @@ def test_select_writes_k_doccano_records(trained, toy_corpus, tmp_path):
            for s in sentences]
   pool.write_text("\n".join(texts) + "\n", encoding="utf-8")
   out = tmp_path / "batch.jsonl"
-  for strategy in ("confid", "min_entity_score", "random"):
-    run_app("select", f"--model_dir={trained}", f"--input={pool}", "--k=5",
-            f"--strategy={strategy}", f"--output={out}", "--diversity=0.9")
-    records = [json.loads(l) for l in out.read_text(
-        encoding="utf-8").splitlines()]
-    assert len(records) == 5
-    from bert_mtl_ner.data import readers  # pylint: disable=g-import-not-at-top
-    back = list(readers.read_file(str(out), "doccano"))
-    assert len(back) == 5 and all(r["text"] in texts for r in records)
+  run_app("select", f"--model_dir={trained}", f"--input={pool}", "--k=5",
+          "--strategy=confid", f"--output={out}", "--diversity=0.9")
+  records = [json.loads(l) for l in out.read_text(
+      encoding="utf-8").splitlines()]
+  assert len(records) == 5
+  from bert_mtl_ner.data import readers  # pylint: disable=g-import-not-at-top
+  back = list(readers.read_file(str(out), "doccano"))
+  assert len(back) == 5 and all(r["text"] in texts for r in records)
   ranked = [json.loads(l) for l in run_app(
       "select", f"--model_dir={trained}", f"--input={pool}", "--k=5",
-      "--output_format=jsonl", "--diversity=0.9").stdout.splitlines()]
+      "--strategy=min_entity_score", "--output_format=jsonl",
+      "--diversity=0.9").stdout.splitlines()]
   certainties = [r["certainty"] for r in ranked]
   assert certainties == sorted(certainties)
   assert len({r["text"] for r in ranked}) == 5
