@@ -24,7 +24,7 @@ import numpy as np
 
 from bert_mtl_ner.data import tags as tags_lib
 from bert_mtl_ner.errors import DataError
-from bert_mtl_ner.io_utils import atomic_write_text
+from bert_mtl_ner.io_utils import atomic_write_text, save_figure
 
 FILE = "calibration.json"
 BINS = 10
@@ -196,10 +196,7 @@ def plot(before: Dict, after: Dict, title: str, path: str) -> None:
   axes.grid(alpha=0.3)
   axes.legend(loc="upper left", fontsize=8)
   figure.tight_layout()
-  tmp = path + ".tmp.png"
-  figure.savefig(tmp)
-  plt.close(figure)
-  os.replace(tmp, path)
+  save_figure(figure, path)
 
 
 def render(summary: Dict) -> str:

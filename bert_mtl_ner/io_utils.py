@@ -44,6 +44,22 @@ def atomic_open(path: str, encoding: str = "utf-8") -> Iterator[TextIO]:
     raise
 
 
+def save_figure(figure, path: str) -> None:
+  """Saves a matplotlib figure to ``path`` atomically (a temporary file beside
+  it, then a rename), and closes the figure."""
+  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  tmp = f"{path}.tmp{os.path.splitext(path)[1]}"
+  try:
+    figure.savefig(tmp)
+    os.replace(tmp, path)
+  except BaseException:
+    with contextlib.suppress(FileNotFoundError):
+      os.unlink(tmp)
+    raise
+  finally:
+    plt.close(figure)
+
+
 def atomic_write_text(path: str, text: str, encoding: str = "utf-8") -> None:
   """Writes ``text`` to ``path`` atomically (see ``atomic_open``)."""
   with atomic_open(path, encoding=encoding) as stream:

@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from bert_mtl_ner.io_utils import atomic_write_text
+from bert_mtl_ner.io_utils import atomic_write_text, save_figure
 
 GOAL = 0.7
 
@@ -152,10 +152,7 @@ def plot(data: Dict, path: str) -> None:
   axes.grid(alpha=0.3)
   axes.legend()
   figure.tight_layout()
-  tmp = path + ".tmp.png"
-  figure.savefig(tmp)
-  plt.close(figure)
-  os.replace(tmp, path)
+  save_figure(figure, path)
 
 
 def write(record_dir: str, output_dir: str, rounds: int, seeds: int,
