@@ -320,6 +320,24 @@ def test_committed_records_persist_runs_and_refuse_stale_ones(data_dir,
       "lstm_units"] == 8
 
 
+def test_the_chosen_best_row_gets_its_extra_seeds_planned(data_dir):
+  """Once the first seeds decide a corpus's best single-task BERT row, its
+  extra seeds are runs to do, not waiting ones (waiting runs never start)."""
+  plan = subprocess.run(
+      [sys.executable, "-m", "bert_mtl_ner.experiments", "--preset=full",
+       "--plan", f"--data_dir={data_dir}"],
+      capture_output=True, text=True, timeout=300)
+  assert plan.returncode == 0, plan.stderr[-3000:]
+  chosen = [line for line in plan.stdout.splitlines()
+            if line.endswith("best single-task BERT row by dev F1")]
+  assert chosen  # the committed first seeds decide every corpus
+  for line in chosen:
+    assert line.split()[2] in ("todo", "recorded", "done", "stale"), line
+  for line in plan.stdout.splitlines():
+    if "if best of" in line:
+      assert line.split()[2] == "waiting", line
+
+
 def test_readme_headline_is_the_committed_reports():
   root = os.path.join(os.path.dirname(__file__), "..")
   sys.path.insert(0, os.path.join(root, "scripts"))

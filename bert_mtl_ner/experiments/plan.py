@@ -97,12 +97,12 @@ def build_plan(cells: Sequence[Cell], preset, base: TrainRun,
                encoder: Optional[str], results_dir: str) -> List[PlannedRun]:
   """Every run of the grid, first seeds first (see the module docstring)."""
 
-  def planned(cell, seed, state_note=""):
+  def planned(cell, seed, state_note="", undecided=False):
     folder = runner.run_path(results_dir, cell, seed)
     run = runner.cell_run(base, cell, seed, folder, preset, locked)
     state, result, diffs = _state(cell, seed, run, preset, encoder,
                                   results_dir)
-    if state == "todo" and state_note:
+    if state == "todo" and undecided:
       state = "waiting"
     return PlannedRun(cell, seed, run, state, result, note=state_note,
                       stale=diffs)
@@ -119,7 +119,7 @@ def build_plan(cells: Sequence[Cell], preset, base: TrainRun,
       if winner is None:
         note = ("if best of " + "/".join(preset.best_of) + " by dev F1 of "
                 "the first seed")
-        runs += [planned(cell, s, note) for s in extra]
+        runs += [planned(cell, s, note, undecided=True) for s in extra]
       elif winner == cell.name:
         runs += [planned(cell, s, "best single-task BERT row by dev F1")
                  for s in extra]
