@@ -38,6 +38,9 @@ flags.DEFINE_integer("max_queue", 1024, "Most texts waiting; more get 503.")
 flags.DEFINE_float("call_cost", 400.0, "A model call's fixed cost in padded "
                    "characters: a batch is cut into calls of similar length "
                    "where that saves more padding (0: one call a batch).")
+flags.DEFINE_integer("model_threads", 2, "Model calls that may run at once "
+                     "(threads; on a CPU two small calls use the cores better "
+                     "than one).")
 flags.DEFINE_integer("max_body_bytes", 1 << 20, "Largest request body.")
 flags.DEFINE_integer("max_texts", 64, "Most texts per request.")
 flags.DEFINE_integer("max_chars", 10000, "Longest text, in characters.")
@@ -80,7 +83,8 @@ def main(argv) -> None:
       limits=api.Limits(FLAGS.max_body_bytes, FLAGS.max_texts,
                         FLAGS.max_chars),
       max_batch=FLAGS.max_batch, max_wait_ms=FLAGS.max_wait_ms,
-      max_queue=FLAGS.max_queue, call_cost=FLAGS.call_cost)
+      max_queue=FLAGS.max_queue, call_cost=FLAGS.call_cost,
+      model_threads=FLAGS.model_threads)
   server = app_lib.NerServer(load, config)
   # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal
   # again with the handler it found: with these, that ends in exit status 0.

@@ -92,6 +92,34 @@ def test_batches_are_cut_into_calls_of_similar_length_when_it_pays():
   assert sorted(map(len, calls[0])) == [1, 1] and len(calls) == 2
 
 
+def test_model_threads_bound_the_calls_running_at_once():
+  def overlap(threads):
+    lock, running, most = threading.Lock(), [0], [0]
+
+    def run(texts):
+      with lock:
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+      time.sleep(0.05)
+      with lock:
+        running[0] -= 1
+      return [t.upper() for t in texts]
+
+    async def main():
+      # Lengths far apart: the batch is cut into three calls.
+      batcher = DynamicBatcher(run, max_batch=6, max_wait_ms=20,
+                               call_cost=1, model_threads=threads)
+      batcher.start()
+      try:
+        return await batcher.submit(["a", "b" * 60, "c" * 150, "d"])
+      finally:
+        await batcher.close()
+    assert asyncio.run(main()) == ["A", "B" * 60, "C" * 150, "D"]
+    return most[0]
+  assert overlap(1) == 1
+  assert overlap(3) == 3
+
+
 def test_a_full_queue_refuses_and_a_failed_call_fails_only_its_texts():
   async def clients(batcher):
     with pytest.raises(QueueFull):

@@ -52,6 +52,7 @@ class ServerConfig:
     retry_after: seconds a 503 asks the client to wait.
     call_cost: a model call's fixed cost in padded characters, for cutting a
       batch by length (``batching.length_groups``; 0: never cut).
+    model_threads: model calls that may run at once.
   """
   model_name: str = "ner"
   limits: api.Limits = api.Limits()
@@ -60,6 +61,7 @@ class ServerConfig:
   max_queue: int = 1024
   retry_after: int = 1
   call_cost: float = 400.0
+  model_threads: int = 2
 
 
 def _json(value: Any, status: int = 200,
@@ -93,7 +95,8 @@ class NerServer:
     self.batcher = DynamicBatcher(
         self._run, config.max_batch, config.max_wait_ms, config.max_queue,
         on_batch=self.metrics.batch_size.observe,
-        on_depth=self.metrics.queue_depth.set, call_cost=config.call_cost)
+        on_depth=self.metrics.queue_depth.set, call_cost=config.call_cost,
+        model_threads=config.model_threads)
     with open(PAGE, encoding="utf-8") as stream:
       self.page = stream.read()
     self.app = Starlette(routes=[

@@ -4,8 +4,9 @@ Each request puts its texts in one bounded queue and awaits their results. A
 single loop takes a batch when it has ``max_batch`` texts or the oldest has
 waited ``max_wait_ms``: the oldest text, then the queued texts nearest to it in
 length (so a call pads little, and nothing waits behind newer texts forever).
-The model runs in one worker thread, off the event loop; its results are handed
-back to each text's future. A full queue refuses new texts at once
+The model runs in ``model_threads`` worker threads, off the event loop (a batch
+is formed only when one of them is free, so texts gather while all are busy);
+its results are handed back to each text's future. A full queue refuses new texts at once
 (``QueueFull``: the server answers 503 with Retry-After) instead of growing.
 """
 
@@ -66,6 +67,9 @@ class DynamicBatcher:
     call_cost: a model call's fixed cost in padded characters: a batch is cut
       into calls of similar length where that saves more padding than it
       costs (``length_groups``; 0: one call a batch).
+    model_threads: model calls that may run at once (TensorFlow releases the
+      GIL; on a CPU, two calls of a few texts each use the cores better than
+      one).
   """
 
   def __init__(self, run: Callable[[List[str]], Sequence[Any]],
@@ -73,10 +77,10 @@ class DynamicBatcher:
                max_queue: int = 1024,
                on_batch: Optional[Callable[[int], None]] = None,
                on_depth: Optional[Callable[[int], None]] = None,
-               call_cost: float = 0.0):
-    if max_batch < 1 or max_queue < 1 or max_wait_ms < 0:
-      raise ValueError("max_batch and max_queue must be positive, "
-                       "max_wait_ms not negative")
+               call_cost: float = 0.0, model_threads: int = 1):
+    if max_batch < 1 or max_queue < 1 or max_wait_ms < 0 or model_threads < 1:
+      raise ValueError("max_batch, max_queue and model_threads must be "
+                       "positive, max_wait_ms not negative")
     self.run = run
     self.max_batch = max_batch
     self.max_wait = max_wait_ms / 1000.0
@@ -87,7 +91,9 @@ class DynamicBatcher:
     self._event: Optional[asyncio.Event] = None
     self._task: Optional[asyncio.Task] = None
     self._executor = concurrent.futures.ThreadPoolExecutor(
-        1, thread_name_prefix="model")
+        model_threads, thread_name_prefix="model")
+    self._threads = model_threads
+    self._slots: Optional[asyncio.Semaphore] = None
     self._closing = False
     self.call_cost = call_cost
 
@@ -98,6 +104,7 @@ class DynamicBatcher:
   def start(self) -> None:
     """Starts the batching loop on the running event loop."""
     self._event = asyncio.Event()
+    self._slots = asyncio.Semaphore(self._threads)
     self._task = asyncio.get_running_loop().create_task(self._loop())
 
   async def close(self) -> None:
@@ -159,27 +166,40 @@ class DynamicBatcher:
         await self._event.wait()
 
   async def _loop(self) -> None:
-    loop = asyncio.get_running_loop()
+    calls = set()
     while True:
+      await self._slots.acquire()  # a batch forms only once a thread is free
+      self._slots.release()
       await self._wait_for_batch()
       if not self._pending:
         if self._closing:
-          return
+          break
         continue
       taken = self._take()
       groups = (length_groups([len(i.text) for i in taken], self.call_cost)
                 if self.call_cost > 0 else [list(range(len(taken)))])
       for group in groups:
-        batch = [taken[i] for i in group]
-        self.on_batch(len(batch))
-        try:
-          results = await loop.run_in_executor(
-              self._executor, self.run, [i.text for i in batch])
-        except Exception as err:  # pylint: disable=broad-except
-          for item in batch:
-            if not item.future.done():
-              item.future.set_exception(err)
-          continue
-        for item, result in zip(batch, results):
-          if not item.future.done():  # its request may have gone away
-            item.future.set_result(result)
+        await self._slots.acquire()
+        call = asyncio.get_running_loop().create_task(
+            self._call([taken[i] for i in group]))
+        calls.add(call)
+        call.add_done_callback(calls.discard)
+    await asyncio.gather(*calls)
+
+  async def _call(self, batch: List[_Item]) -> None:
+    """One model call in a worker thread (holding a slot), its results handed
+    to the items' futures."""
+    try:
+      self.on_batch(len(batch))
+      results = await asyncio.get_running_loop().run_in_executor(
+          self._executor, self.run, [i.text for i in batch])
+    except Exception as err:  # pylint: disable=broad-except
+      for item in batch:
+        if not item.future.done():
+          item.future.set_exception(err)
+      return
+    finally:
+      self._slots.release()
+    for item, result in zip(batch, results):
+      if not item.future.done():  # its request may have gone away
+        item.future.set_result(result)
