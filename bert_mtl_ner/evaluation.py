@@ -75,6 +75,38 @@ def sentence_counts(gold: Sequence[Sequence[str]],
   return counts
 
 
+def scores_from_counts(counts: np.ndarray, types: Sequence[str]) -> Dict:
+  """``score``'s result from per-sentence counts (``sentence_counts``) of any
+  subset of sentences: the scores of those sentences alone, without tagging
+  them again.
+
+  Args:
+    counts: int ``[sentences, len(types), 3]`` (correct, predicted, gold).
+    types: the entity types of the counts' second axis.
+
+  Returns:
+    The dict ``score`` returns; a type without gold or predicted entities in
+    the subset is left out, as seqeval leaves it out.
+  """
+  totals = np.asarray(counts).sum(axis=0)
+
+  def prf(tp, predicted, gold):
+    precision = 100.0 * tp / predicted if predicted else 0.0
+    recall = 100.0 * tp / gold if gold else 0.0
+    f1 = 200.0 * tp / (predicted + gold) if predicted + gold else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1,
+            "support": int(gold)}
+
+  per_type = {t: prf(*totals[i]) for i, t in enumerate(types)
+              if totals[i, 1] or totals[i, 2]}
+  micro = prf(*totals.sum(axis=0))
+  macro = {m: (float(np.mean([row[m] for row in per_type.values()]))
+               if per_type else 0.0) for m in ("precision", "recall", "f1")}
+  return {**micro, "macro_precision": macro["precision"],
+          "macro_recall": macro["recall"], "macro_f1": macro["f1"],
+          "per_type": dict(sorted(per_type.items()))}
+
+
 def format_scores(scores: Dict, title: str = "") -> str:
   """A plain-text table of ``score``'s result."""
   lines = [title] if title else []

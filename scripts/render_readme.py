@@ -1,6 +1,8 @@
 r"""Rewrites the README's headline results table from the committed reports'
 ``summary.json`` files (``bert_mtl_ner.experiments.headline``), between the
-markers ``<!-- headline:begin -->`` and ``<!-- headline:end -->``. Nothing in
+markers ``<!-- headline:begin -->`` and ``<!-- headline:end -->``, and the
+sentences on the paper's claims between ``<!-- claims:begin -->`` and
+``<!-- claims:end -->``. Nothing in
 it is typed by hand; a test keeps it equal to the reports.
 
   python scripts/render_readme.py
@@ -16,12 +18,16 @@ from bert_mtl_ner.io_utils import atomic_write_text  # pylint: disable=g-import-
 import render_performance  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 BEGIN, END = "<!-- headline:begin -->", "<!-- headline:end -->"
+CLAIMS = "<!-- claims:begin -->", "<!-- claims:end -->"
 
 
 def render(readme: str) -> str:
-  """``readme`` with its headline block rendered from the reports."""
+  """``readme`` with its headline and claims blocks rendered from the
+  reports."""
   table = headline.render(headline.readme_columns(ROOT))
-  return render_performance.render(readme, table, BEGIN, END)
+  readme = render_performance.render(readme, table, BEGIN, END)
+  return render_performance.render(readme, headline.readme_claims(ROOT),
+                                   *CLAIMS)
 
 
 def main() -> None:

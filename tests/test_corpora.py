@@ -109,6 +109,22 @@ def test_dedup_against_msra(data_dir):
   assert (len(kept), removed) == (4636 - 2958, 2958)
 
 
+def test_peoples_daily_test_is_nearly_all_inside_msra_train(data_dir):
+  from bert_mtl_ner.data import registry  # pylint: disable=g-import-not-at-top
+  from bert_mtl_ner.experiments import unseen  # pylint: disable=g-import-not-at-top
+  counts = unseen.overlap_counts(data_dir)
+  assert (counts["sentences"], counts["verbatim"]) == (4636, 2958)
+  assert counts["verbatim"] < counts["normalized_equal"] < counts["contained"]
+  assert counts["contained"] + counts["unseen"] == 4636
+  assert sum(counts["unseen_mask"]) == counts["unseen"] == 68
+  # A disjoint test set shares far fewer 5-grams than the unseen remainder.
+  assert counts["msra_test_5gram_cover"] < 0.5 < counts["unseen_5gram_cover"]
+  test = registry.read_split("peoples_daily", "test", data_dir)
+  left = [s.text for s, keep in zip(test, counts["unseen_mask"]) if keep]
+  assert not any(overlap_lib.seen_in(left, [("msra", "train_full")],
+                                     data_dir))
+
+
 def test_committed_char_vocab_is_what_the_command_builds(data_dir, tmp_path):
   out = tmp_path / "chars.txt"
   run_data("--action=vocab", f"--data_dir={data_dir}", f"--output={out}",

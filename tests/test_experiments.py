@@ -338,6 +338,54 @@ def test_the_chosen_best_row_gets_its_extra_seeds_planned(data_dir):
       assert line.split()[2] == "waiting", line
 
 
+def test_unseen_scores_come_from_the_full_tests_counts():
+  from bert_mtl_ner import evaluation  # pylint: disable=g-import-not-at-top
+  from bert_mtl_ner.experiments import unseen  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(0)
+  gold = rng.integers(0, 4, size=(10, 2))
+  counts = np.stack([rng.binomial(gold, 0.5), gold, gold], -1)
+  packed = dict(records.pack_counts(counts), types=["LOC", "PER"])
+  run = {"cell": "peoples_daily/mtl", "seed": 1, "scores": {
+      "peoples_daily_test": {"f1": 0.0}}, "sentence_counts": {
+          "peoples_daily_test": packed}}
+  mask = [i % 3 == 0 for i in range(10)]
+  [derived, untouched] = unseen.with_unseen_scores(
+      [run, {**run, "sentence_counts": {"peoples_daily_test": dict(
+          packed, shape=[9, 2, 3])}}], mask)
+  assert unseen.KEY not in run["scores"]  # the input is not changed
+  expected = evaluation.scores_from_counts(counts[np.array(mask)],
+                                           ["LOC", "PER"])
+  assert derived["scores"][unseen.KEY]["f1"] == expected["f1"]
+  assert derived["scores"][unseen.KEY]["sentences"] == 4
+  assert records.unpack_counts(derived["sentence_counts"][unseen.KEY]).shape \
+      == (4, 2, 3)
+  assert unseen.KEY not in untouched["scores"]  # counts of another test
+
+
+def test_claims_say_better_only_when_interval_and_seeds_agree():
+  from bert_mtl_ner.experiments import headline  # pylint: disable=g-import-not-at-top
+  cell = lambda variant, label: {"label": label, "variant": variant,
+                                 "seeds": [1, 2, 3], "missing_seeds": 0}
+  def summary(deltas, low, high):
+    return {"meta": {}, "cells": {
+        "msra/mtl": cell("mtl", "MTL"),
+        "msra/bert_crf": cell("bert_crf", "BERT-CRF")},
+            "significance": [{
+                "a": "msra/mtl", "b": "msra/bert_crf", "scoring": "msra_test",
+                "metric": "f1", "per_seed": {"deltas": deltas,
+                                             "mean": float(np.mean(deltas))},
+                "bootstrap": {"low": low, "high": high, "p": 0.01}}]}
+  assert "MTL is better" in headline.claims(summary([0.5, 0.7, 0.2], 0.1, 0.9))
+  assert "no difference shown" in headline.claims(
+      summary([0.5, -0.1, 0.2], 0.1, 0.9))  # one seed disagrees
+  assert "no difference shown" in headline.claims(
+      summary([0.5, 0.7, 0.2], -0.1, 0.9))  # the interval holds 0
+  assert "MTL is worse" in headline.claims(summary([-1.0, -2.0, -0.5], -2.5,
+                                                   -0.2))
+  assert "CLUENER2020**: MTL against the best single-task BERT row: not run " \
+      "yet" in headline.claims(summary([1.0], 0.1, 0.9))
+
+
 def test_readme_headline_is_the_committed_reports():
   root = os.path.join(os.path.dirname(__file__), "..")
   sys.path.insert(0, os.path.join(root, "scripts"))

@@ -22,3 +22,8 @@ def test_deduplicate_by_text():
                for i, t in enumerate(["甲乙", "丙", "甲乙", "丁"])]
   kept, removed = overlap.deduplicate(iter(sentences), {"甲乙"})
   assert [s.text for s in kept] == ["丙", "丁"] and removed == 2
+
+
+def test_normalize_drops_what_the_corpora_print_differently():
+  assert overlap.normalize("对１０家企业“表彰” ") == "对10家企业表彰"
+  assert overlap.normalize("ＡＢ，") == "AB,"

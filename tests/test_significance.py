@@ -23,6 +23,37 @@ def test_counts_reproduce_seqeval_scores():
   assert counts[0, 0].tolist() == [0, 0, 1]
 
 
+def _random_tags(rng, types, sentences):
+  tags = []
+  for _ in range(sentences):
+    row = []
+    for _ in range(int(rng.integers(1, 12))):
+      kind = rng.integers(0, 3)
+      row.append("O" if kind == 0 else
+                 f"{'BI'[kind - 1]}-{types[rng.integers(0, len(types))]}")
+    tags.append(row)
+  return tags
+
+
+def test_scores_of_any_subset_follow_from_the_counts():
+  rng = np.random.default_rng(3)
+  types = ["LOC", "ORG", "PER"]
+  gold = _random_tags(rng, types, 60)
+  pred = [[t if rng.random() < 0.7 else "B-PER" for t in row] for row in gold]
+  counts = evaluation.sentence_counts(gold, pred, types)
+  for subset in (np.ones(60, bool), rng.random(60) < 0.3, np.arange(60) < 2):
+    expected = evaluation.score([g for g, s in zip(gold, subset) if s],
+                                [p for p, s in zip(pred, subset) if s])
+    got = evaluation.scores_from_counts(counts[subset], types)
+    assert sorted(got["per_type"]) == sorted(expected["per_type"])
+    for key in ("precision", "recall", "f1", "support", "macro_precision",
+                "macro_recall", "macro_f1"):
+      assert abs(got[key] - expected[key]) < 1e-6, key
+    for entity_type, row in expected["per_type"].items():
+      for key, value in row.items():
+        assert abs(got["per_type"][entity_type][key] - value) < 1e-6
+
+
 def test_bootstrap_of_a_model_against_itself_finds_nothing():
   rng = np.random.default_rng(1)
   gold = rng.integers(0, 3, size=(300, 3))

@@ -88,7 +88,8 @@ def _stats() -> None:
 
 
 def _overlap() -> None:
-  table = overlap_lib.overlap_table(FLAGS.datasets, FLAGS.data_dir)
+  table = overlap_lib.overlap_table(FLAGS.datasets, FLAGS.data_dir,
+                                    contained=True)
   _emit(table, overlap_lib.format_overlap(table))
 
 

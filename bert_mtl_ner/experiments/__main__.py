@@ -39,6 +39,7 @@ from bert_mtl_ner.experiments import pretrained
 from bert_mtl_ner.experiments import records
 from bert_mtl_ner.experiments import report as report_lib
 from bert_mtl_ner.experiments import runner
+from bert_mtl_ner.experiments import unseen
 from bert_mtl_ner.experiments import workers
 from bert_mtl_ner.io_utils import atomic_write_text
 from bert_mtl_ner.run_dir import write_json
@@ -293,13 +294,18 @@ def main(argv) -> None:
   if encoder:
     meta["pretraining"] = dict(encoder, tf_model_sha256=encoder_sha)
   out = preset.record_dir or FLAGS.results_dir
-  write_report(out, runs, meta)
+  write_report(out, runs, meta, base.data_dir)
 
 
-def write_report(folder: str, runs, meta) -> None:
+def write_report(folder: str, runs, meta, data_dir=None) -> None:
   """``summary.json`` and ``REPORT.md`` of the finished runs of ``runs``, with
-  the unfinished ones marked missing."""
+  the unfinished ones marked missing (and People's Daily test scored also on
+  its sentences unseen in MSRA train: ``unseen``)."""
   results = [r.result for r in runs if r.finished]
+  if any(unseen.SOURCE in r.get("sentence_counts", {}) for r in results):
+    overlap = unseen.overlap_counts(data_dir)
+    results = unseen.with_unseen_scores(results, overlap.pop("unseen_mask"))
+    meta = dict(meta, peoples_daily_overlap=overlap)
   missing = [(r.cell.name, r.seed) for r in runs
              if not r.finished and r.state != "waiting"]
   # Extra seeds of a best single-task row not chosen yet: one set per corpus.
