@@ -302,7 +302,7 @@ def write_report(folder: str, runs, meta, data_dir=None) -> None:
   the unfinished ones marked missing (and People's Daily test scored also on
   its sentences unseen in MSRA train: ``unseen``)."""
   results = [r.result for r in runs if r.finished]
-  if any(unseen.SOURCE in r.get("sentence_counts", {}) for r in results):
+  if unseen.scored_whole(results, data_dir):
     overlap = unseen.overlap_counts(data_dir)
     results = unseen.with_unseen_scores(results, overlap.pop("unseen_mask"))
     meta = dict(meta, peoples_daily_overlap=overlap)

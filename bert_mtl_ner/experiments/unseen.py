@@ -29,6 +29,16 @@ SOURCE = "peoples_daily_test"
 REFERENCE = ("msra", "train_full")
 
 
+def scored_whole(results: Sequence[Dict], data_dir: Optional[str]) -> bool:
+  """Does any run hold counts of the whole People's Daily test (not of its
+  first sentences only, as the smoke preset scores)?"""
+  sizes = {r.get("sentence_counts", {}).get(SOURCE, {}).get("shape", [0])[0]
+           for r in results}
+  return bool(sizes - {0}) and sum(
+      1 for _ in registry.read_split("peoples_daily", "test", data_dir)
+  ) in sizes
+
+
 def overlap_counts(data_dir: Optional[str]) -> Dict:
   """How People's Daily test overlaps MSRA's train file, and which of its
   sentences are unseen.
