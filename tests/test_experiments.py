@@ -374,11 +374,12 @@ def test_claims_say_better_only_when_interval_and_seeds_agree():
                 "a": "msra/mtl", "b": "msra/bert_crf", "scoring": "msra_test",
                 "metric": "f1", "per_seed": {"deltas": deltas,
                                              "mean": float(np.mean(deltas))},
-                "bootstrap": {"low": low, "high": high, "p": 0.01}}]}
+                "bootstrap": {"delta": float(np.mean(deltas)), "low": low,
+                              "high": high, "p": 0.01}}]}
   assert "MTL is better" in headline.claims(summary([0.5, 0.7, 0.2], 0.1, 0.9))
-  assert "no difference shown" in headline.claims(
+  assert "No difference shown" in headline.claims(
       summary([0.5, -0.1, 0.2], 0.1, 0.9))  # one seed disagrees
-  assert "no difference shown" in headline.claims(
+  assert "No difference shown" in headline.claims(
       summary([0.5, 0.7, 0.2], -0.1, 0.9))  # the interval holds 0
   assert "MTL is worse" in headline.claims(summary([-1.0, -2.0, -0.5], -2.5,
                                                    -0.2))

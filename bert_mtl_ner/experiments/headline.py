@@ -123,10 +123,12 @@ def _pair(row: Dict, cells: Dict, scoring: bool = False) -> str:
   if boot is None or seeds["mean"] is None:
     return f"{what}: not run yet"
   subject = "MTL" if row["a"].endswith("/mtl") else "the ablation"
-  return (f"{what}: {seeds['mean']:+.2f} (seeds: {_seeds_of(a)} and "
-          f"{_seeds_of(b)}; bootstrap 95% interval [{boot['low']:+.2f}, "
-          f"{boot['high']:+.2f}], p = {boot['p']:.3f}): "
-          + _verdict(row).replace("A is", subject + " is"))
+  paired = ", ".join(f"{d:+.2f}" for d in seeds["deltas"])
+  verdict = _verdict(row).replace("A is", subject + " is")
+  return (f"{what}: {boot['delta']:+.2f} between the means over seeds "
+          f"({_seeds_of(a)} and {_seeds_of(b)} seeds), bootstrap 95% interval "
+          f"[{boot['low']:+.2f}, {boot['high']:+.2f}], p = {boot['p']:.3f}; "
+          f"per seed both have: {paired}. " + verdict[0].upper() + verdict[1:])
 
 
 def claims(summary: Optional[Dict]) -> str:
