@@ -376,13 +376,14 @@ def test_claims_say_better_only_when_interval_and_seeds_agree():
                                              "mean": float(np.mean(deltas))},
                 "bootstrap": {"delta": float(np.mean(deltas)), "low": low,
                               "high": high, "p": 0.01}}]}
-  assert "MTL is better" in headline.claims(summary([0.5, 0.7, 0.2], 0.1, 0.9))
-  assert "No difference shown" in headline.claims(
+  assert "3 and 3 seeds): better;" in headline.claims(
+      summary([0.5, 0.7, 0.2], 0.1, 0.9))
+  assert "no difference shown" in headline.claims(
       summary([0.5, -0.1, 0.2], 0.1, 0.9))  # one seed disagrees
-  assert "No difference shown" in headline.claims(
+  assert "no difference shown" in headline.claims(
       summary([0.5, 0.7, 0.2], -0.1, 0.9))  # the interval holds 0
-  assert "MTL is worse" in headline.claims(summary([-1.0, -2.0, -0.5], -2.5,
-                                                   -0.2))
+  assert "seeds): worse;" in headline.claims(summary([-1.0, -2.0, -0.5], -2.5,
+                                                     -0.2))
   assert "CLUENER2020**: MTL against the best single-task BERT row: not run " \
       "yet" in headline.claims(summary([1.0], 0.1, 0.9))
 
