@@ -40,8 +40,11 @@ def test_scores_of_any_subset_follow_from_the_counts():
   types = ["LOC", "ORG", "PER"]
   gold = _random_tags(rng, types, 60)
   pred = [[t if rng.random() < 0.7 else "B-PER" for t in row] for row in gold]
+  gold.append(["B-LOC", "I-LOC"])  # a sentence with one type only
+  pred.append(["B-LOC", "I-LOC"])
   counts = evaluation.sentence_counts(gold, pred, types)
-  for subset in (np.ones(60, bool), rng.random(60) < 0.3, np.arange(60) < 2):
+  for subset in (np.ones(61, bool), rng.random(61) < 0.3, np.arange(61) < 2,
+                 np.arange(61) == 60):
     expected = evaluation.score([g for g, s in zip(gold, subset) if s],
                                 [p for p, s in zip(pred, subset) if s])
     got = evaluation.scores_from_counts(counts[subset], types)
