@@ -46,7 +46,11 @@ setup(
     extras_require={
         "gpu": ["tensorflow[and-cuda]==2.15.1"],
         # selenium drives Debian's chromium + chromium-driver in the page test.
-        "test": ["pytest>=7", "hypothesis>=6", "selenium==4.38.0"],
+        # pytest-xdist: run_tests.sh spreads the tests over the cores. Its
+        # --dist=loadgroup stops grouping on pytest 9.2 (pytest-xdist#1386:
+        # the nodeid it rewrites is no longer read), hence pytest < 9.2.
+        "test": ["pytest>=8,<9.2", "pytest-xdist>=3.5", "hypothesis>=6",
+                 "selenium==4.38.0"],
     },
     package_data={"bert_mtl_ner.experiments": ["paper_tables.json"],
                   "bert_mtl_ner.server": ["page.html"]},

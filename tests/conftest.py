@@ -101,3 +101,37 @@ def assert_same_entities(got, expected):
     for g, e in zip(got_row, expected_row):
       assert 0 < e["score"] <= 1 and 0 < g["score"] <= 1
       assert abs(g["score"] - e["score"]) <= 2e-3
+
+
+SMALL_BERT = ["--bert_model=tiny", "--bert_hidden_size=16", "--bert_num_layers=1",
+              "--bert_num_heads=2", "--bert_intermediate_size=32",
+              "--lstm_units=16", "--embedding_dim=16", "--batch_size=16",
+              "--progress=false", "--learning_rate=5e-3",
+              "--bert_learning_rate=5e-3", "--patience=0", "--log_every=2"]
+
+
+def run_app(module, *args, stdin=None, check=True):
+  """``python -m bert_mtl_ner.MODULE ARGS`` as a user runs it; with ``check``
+  it must succeed. Returns the CompletedProcess (text stdout and stderr)."""
+  import subprocess  # pylint: disable=g-import-not-at-top
+  import sys  # pylint: disable=g-import-not-at-top
+  result = subprocess.run([sys.executable, "-m", f"bert_mtl_ner.{module}",
+                           *args], capture_output=True, text=True, input=stdin,
+                          timeout=600)
+  if check:
+    assert result.returncode == 0, result.stderr[-3000:]
+  return result
+
+
+def train_toy(toy_corpus, model_dir, *extra):
+  """``train`` on the toy corpus with a tiny random BERT (SMALL_BERT)."""
+  return run_app("train", f"--train_file={toy_corpus}/train.txt",
+                 f"--dev_file={toy_corpus}/dev.txt", f"--model_dir={model_dir}",
+                 *SMALL_BERT, *extra)
+
+
+def read_metrics(model_dir):
+  """The rows of a run's ``metrics.jsonl``."""
+  import json  # pylint: disable=g-import-not-at-top
+  with open(os.path.join(model_dir, "metrics.jsonl")) as stream:
+    return [json.loads(line) for line in stream]

@@ -1,5 +1,5 @@
-"""The user's commands end to end on a toy corpus: train, resume, evaluate,
-predict, export, and the exported model against predict."""
+"""The commands on one trained toy model, end to end: evaluate, calibrate,
+predict, select, export, and the exported model against predict."""
 
 import json
 import os
@@ -12,40 +12,19 @@ import time
 import pytest
 
 from conftest import assert_same_entities
+from conftest import read_metrics
+from conftest import run_app
+from conftest import train_toy
 
-SMOKE_CONFIG = os.path.join(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__))), "configs", "smoke.cfg")
-TINY = ["--bert_model=tiny", "--bert_hidden_size=16", "--bert_num_layers=1",
-        "--bert_num_heads=2", "--bert_intermediate_size=32", "--lstm_units=16",
-        "--embedding_dim=16", "--batch_size=16", "--progress=false",
-        "--learning_rate=5e-3", "--bert_learning_rate=5e-3", "--patience=0",
-        "--log_every=2"]
-
-
-def run_app(module, *args, stdin=None, check=True):
-  result = subprocess.run([sys.executable, "-m", f"bert_mtl_ner.{module}",
-                           *args], capture_output=True, text=True, input=stdin,
-                          timeout=600)
-  if check:
-    assert result.returncode == 0, result.stderr[-3000:]
-  return result
-
-
-def _train(toy_corpus, model_dir, *extra):
-  return run_app("train", f"--train_file={toy_corpus}/train.txt",
-                 f"--dev_file={toy_corpus}/dev.txt", f"--model_dir={model_dir}",
-                 *TINY, *extra)
-
-
-def _metrics(model_dir):
-  with open(os.path.join(model_dir, "metrics.jsonl")) as stream:
-    return [json.loads(line) for line in stream]
+# Under pytest-xdist (run_tests.sh) the tests that share the trained model run
+# in one worker, so it is trained once.
+pytestmark = pytest.mark.xdist_group("trained_toy_model")
 
 
 @pytest.fixture(scope="module")
 def trained(toy_corpus, tmp_path_factory):
   model_dir = tmp_path_factory.mktemp("run") / "model"
-  _train(toy_corpus, model_dir, "--model=bert_bilstm_crf", "--epochs=4")
+  train_toy(toy_corpus, model_dir, "--model=bert_bilstm_crf", "--epochs=4")
   return model_dir
 
 
@@ -54,7 +33,7 @@ def test_model_dir_holds_everything(trained):
                "best.json", "metrics.jsonl", "checkpoints/checkpoint"):
     assert os.path.exists(os.path.join(trained, name)), name
   assert os.listdir(os.path.join(trained, "tensorboard"))
-  metrics = _metrics(trained)
+  metrics = read_metrics(trained)
   assert [m["epoch"] for m in metrics] == [1, 2, 3, 4]
   assert metrics[-1]["train_loss"] < metrics[0]["train_loss"]
   assert set(metrics[0]["dev"]) >= {"precision", "recall", "f1", "per_type"}
@@ -172,38 +151,6 @@ def test_select_writes_k_doccano_records(trained, toy_corpus, tmp_path):
   assert len({r["text"] for r in ranked}) == 5
 
 
-def test_data_stats_reads_annotation_exports(tmp_path):
-  doccano = tmp_path / "d.jsonl"
-  doccano.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
-      {"text": "张三在北京。", "label": [[0, 2, "PER"], [3, 5, "LOC"]]},
-      {"text": "李四。", "entities": [{"start_offset": 0, "end_offset": 2,
-                                     "label": "PER"}]}]) + "\n",
-                     encoding="utf-8")
-  studio = tmp_path / "ls.json"
-  studio.write_text(json.dumps([{"id": 1, "data": {"text": "王五去上海。"},
-                                 "annotations": [{"result": [
-                                     {"type": "labels", "value": {
-                                         "start": 3, "end": 5,
-                                         "labels": ["LOC"]}}]}]}],
-                               ensure_ascii=False), encoding="utf-8")
-  for path, fmt, sentences, entities in ((doccano, "doccano", 2, 3),
-                                         (studio, "label_studio", 1, 1)):
-    stats = json.loads(run_app("data", "--action=stats", f"--files={path}",
-                               f"--file_format={fmt}",
-                               "--format=json").stdout)
-    (described,) = stats["files"].values()
-    assert described["sentences"] == sentences and described["labeled"]
-    assert sum(described["entities"].values()) == entities
-  broken = tmp_path / "broken.jsonl"
-  broken.write_text('{"text": "张三", "label": [[0, 5, "PER"]]}\n',
-                    encoding="utf-8")
-  result = run_app("data", "--action=stats", f"--files={broken}",
-                   "--file_format=doccano", check=False)
-  assert result.returncode != 0
-  last = result.stderr.strip().splitlines()[-1]
-  assert "broken.jsonl" in last and "line 1" in last and "out of range" in last
-
-
 @pytest.fixture(scope="module")
 def exported(trained, tmp_path_factory):
   export_dir = tmp_path_factory.mktemp("export") / "model"
@@ -299,82 +246,6 @@ def test_predict_streams_its_input(trained):
     process.kill()
 
 
-def test_killed_run_resumes_to_the_same_metrics(toy_corpus, tmp_path):
-  # BERT and BiLSTM: dropout inside BERT and on top, embeddings, Adam states.
-  args = ["--model=bert_bilstm_crf", "--train_limit=96", "--seed=3",
-          "--epochs=3"]
-  _train(toy_corpus, tmp_path / "straight", *args)
-  resumed = tmp_path / "resumed"
-  command = [sys.executable, "-m", "bert_mtl_ner.train",
-             f"--train_file={toy_corpus}/train.txt",
-             f"--dev_file={toy_corpus}/dev.txt", f"--model_dir={resumed}",
-             *TINY, *args]
-  process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-  saved = resumed / "checkpoints" / "checkpoint"  # written after epoch 1
-  deadline = time.time() + 300
-  while process.poll() is None and time.time() < deadline:
-    if saved.exists():
-      process.send_signal(signal.SIGKILL)  # during epoch 2
-      break
-    time.sleep(0.01)
-  process.wait()
-  assert process.returncode == -signal.SIGKILL, "the run ended before the kill"
-  assert len(_metrics(resumed)) < 3, "the kill came after the last epoch"
-  result = _train(toy_corpus, resumed, *args)  # the same command resumes
-  assert "resumed from" in result.stderr  # from a checkpoint, not from scratch
-  strip = lambda rows: [{k: v for k, v in r.items()
-                         if k not in ("train_seconds", "examples_per_second")}
-                        for r in rows]
-  assert strip(_metrics(tmp_path / "straight")) == strip(_metrics(resumed))
-
-
-def test_clear_errors(toy_corpus, tmp_path):
-  result = run_app("train", f"--train_file={toy_corpus}/train.txt",
-                   f"--dev_file={toy_corpus}/dev.txt", "--dataset=msra",
-                   f"--model_dir={tmp_path}/m", check=False)
-  assert result.returncode != 0 and "not both" in result.stderr
-  assert "Traceback" not in result.stderr
-  result = run_app("evaluate", f"--model_dir={tmp_path}/none",
-                   "--dataset=msra", check=False)
-  assert result.returncode != 0 and "not found" in result.stderr
-  assert "Traceback" not in result.stderr
-
-
-def test_multitask_training_with_aux_and_unlabeled(toy_corpus, tmp_path):
-  unlabeled = tmp_path / "unlabeled.txt"
-  unlabeled.write_text("王小明在上海的新华社工作。\n\n赵敏昨天去了成都市。\n",
-                       encoding="utf-8")
-  model_dir = tmp_path / "mtl"
-  _train(toy_corpus, model_dir, "--model=mtl", "--epochs=2",
-         f"--aux_tasks={toy_corpus}/dev.txt", f"--unlabeled={unlabeled}",
-         "--confidence_floor=0", "--task_hidden_units=16",
-         "--task_schedule=round_robin")
-  metrics = _metrics(model_dir)
-  assert len(metrics) == 2
-  batches = metrics[0]["task_batches"]
-  assert set(batches) == {"main", "dev", "unlabeled"}
-  assert batches["main"] >= 8 and batches["dev"] >= 8  # round robin
-  with open(os.path.join(model_dir, "model_config.json")) as stream:
-    config = json.load(stream)
-  assert config["model"] == "mtl" and set(config["aux_labels"]) == {"dev"}
-  result = run_app("predict", f"--model_dir={model_dir}",
-                   stdin="张三在北京的人民银行工作。\n")
-  assert json.loads(result.stdout)["text"] == "张三在北京的人民银行工作。"
-
-
-def test_smoke_config_is_deterministic(data_dir, tmp_path):
-  runs = []
-  for name in ("a", "b"):
-    run_app("train", f"--flagfile={SMOKE_CONFIG}", f"--data_dir={data_dir}",
-            "--train_limit=64", "--dev_limit=32", "--progress=false",
-            f"--model_dir={tmp_path / name}")
-    runs.append([{k: v for k, v in r.items()
-                  if k not in ("train_seconds", "examples_per_second")}
-                 for r in _metrics(tmp_path / name)])
-  assert len(runs[0]) == 2 and runs[0] == runs[1]
-
-
 def test_commands_print_only_what_was_asked(trained):
   env = {k: v for k, v in os.environ.items()
          if k not in ("TF_CPP_MIN_LOG_LEVEL", "BERT_MTL_NER_VERBOSE")}
@@ -444,27 +315,3 @@ def test_predict_counts_lines_for_its_progress(tmp_path):
   assert io_utils.count_lines(str(path)) == 2
   path.write_bytes(b"")
   assert io_utils.count_lines(str(path)) == 0
-
-
-def test_tensorboard_logs_steps_of_short_epochs_and_a_labelled_heatmap(
-    toy_corpus, tmp_path):
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  model_dir = tmp_path / "model"
-  # 120 sentences in batches of 16: 8 steps an epoch, fewer than log_every.
-  _train(toy_corpus, model_dir, "--model=bilstm_crf", "--epochs=3",
-         "--log_every=10")
-  steps, images = {}, []
-  folder = model_dir / "tensorboard"
-  for name in os.listdir(folder):
-    for event in tf.compat.v1.train.summary_iterator(str(folder / name)):
-      for value in event.summary.value:
-        steps.setdefault(value.tag, []).append(event.step)
-        if value.tag == "crf/transitions":
-          images.append(tf.make_ndarray(value.tensor))
-  assert sorted(steps["train/loss"]) == [1, 10, 20]
-  assert "train/grad_norm" in steps and "train/learning_rate" in steps
-  # A rendered figure (axes, names, colour bar), not a bare 7x7 matrix.
-  width, height = (int(x) for x in images[-1][:2])
-  assert width > 200 and height > 200
-  png = tf.io.decode_png(images[-1][2], channels=4).numpy()
-  assert len({tuple(p) for p in png.reshape(-1, 4)[::97]}) > 20

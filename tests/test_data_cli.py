@@ -66,3 +66,36 @@ def test_missing_data_says_how_to_get_it(tmp_path):
   assert "example.train: file not found" in result.stderr
   assert "--action=download" in result.stderr
   assert "Traceback" not in result.stderr
+
+
+def test_data_stats_reads_annotation_exports(tmp_path):
+  doccano = tmp_path / "d.jsonl"
+  doccano.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in [
+      {"text": "张三在北京。", "label": [[0, 2, "PER"], [3, 5, "LOC"]]},
+      {"text": "李四。", "entities": [{"start_offset": 0, "end_offset": 2,
+                                     "label": "PER"}]}]) + "\n",
+                     encoding="utf-8")
+  studio = tmp_path / "ls.json"
+  studio.write_text(json.dumps([{"id": 1, "data": {"text": "王五去上海。"},
+                                 "annotations": [{"result": [
+                                     {"type": "labels", "value": {
+                                         "start": 3, "end": 5,
+                                         "labels": ["LOC"]}}]}]}],
+                               ensure_ascii=False), encoding="utf-8")
+  for path, fmt, sentences, entities in ((doccano, "doccano", 2, 3),
+                                         (studio, "label_studio", 1, 1)):
+    result = run_data("--action=stats", f"--files={path}",
+                      f"--file_format={fmt}", "--format=json")
+    assert result.returncode == 0, result.stderr[-2000:]
+    stats = json.loads(result.stdout)
+    (described,) = stats["files"].values()
+    assert described["sentences"] == sentences and described["labeled"]
+    assert sum(described["entities"].values()) == entities
+  broken = tmp_path / "broken.jsonl"
+  broken.write_text('{"text": "张三", "label": [[0, 5, "PER"]]}\n',
+                    encoding="utf-8")
+  result = run_data("--action=stats", f"--files={broken}",
+                    "--file_format=doccano")
+  assert result.returncode != 0
+  last = result.stderr.strip().splitlines()[-1]
+  assert "broken.jsonl" in last and "line 1" in last and "out of range" in last

@@ -24,6 +24,10 @@ from bert_mtl_ner.server import api
 from conftest import assert_same_entities
 from bert_mtl_ner.server.batching import DynamicBatcher, QueueFull
 
+# Under pytest-xdist (run_tests.sh) the tests that share the served model run
+# in one worker, so it is trained and exported once.
+pytestmark = pytest.mark.xdist_group("served_toy_model")
+
 SENTENCES = ["张三在北京的新华社工作。", "李四昨天去了上海。", "据人民银行报道，王小明到达广州市。",
              "", "北京" * 400]
 

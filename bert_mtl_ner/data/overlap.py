@@ -48,10 +48,7 @@ def parse_refs(spec: str) -> List[Ref]:
 
 def text_keys(refs: Iterable[Ref], data_dir: Optional[str] = None) -> Set[str]:
   """The texts of every sentence of the referenced splits."""
-  keys: Set[str] = set()
-  for dataset, split in refs:
-    keys.update(s.text for s in registry.read_split(dataset, split, data_dir))
-  return keys
+  return set(reference_texts(refs, data_dir))
 
 
 def normalize(text: str) -> str:
@@ -60,25 +57,31 @@ def normalize(text: str) -> str:
   return _IGNORED.sub("", unicodedata.normalize("NFKC", text))
 
 
-def seen_in(texts: Iterable[str], refs: Iterable[Ref],
-            data_dir: Optional[str] = None) -> List[bool]:
+def reference_texts(refs: Iterable[Ref], data_dir: Optional[str] = None
+                    ) -> List[str]:
+  """The texts of every sentence of the referenced splits, in order (read once
+  and handed to ``seen_in`` and ``ngram_cover``)."""
+  return [s.text for dataset, split in refs
+          for s in registry.read_split(dataset, split, data_dir)]
+
+
+def seen_in(texts: Iterable[str], reference: Sequence[str]) -> List[bool]:
   """For each text: does it occur, after ``normalize``, inside a sentence of
-  the referenced splits (so a model trained on them has read it)?"""
-  joined = _joined(refs, data_dir)
+  ``reference`` (``reference_texts``: a model trained on them has read it)?"""
+  joined = _joined(reference)
   return [normalize(t) in joined for t in texts]
 
 
-def ngram_cover(texts: Iterable[str], refs: Iterable[Ref],
-                data_dir: Optional[str] = None, n: int = 5) -> List[float]:
+def ngram_cover(texts: Iterable[str], reference: Sequence[str], n: int = 5
+                ) -> List[float]:
   """For each text: the share of its character ``n``-grams (after
-  ``normalize``) found anywhere in the referenced splits; 0 for a text
-  shorter than ``n``. Unlike ``seen_in``, it measures partial overlap, such as
-  two sentences of the same article."""
+  ``normalize``) found anywhere in ``reference`` (sentence texts); 0 for a
+  text shorter than ``n``. Unlike ``seen_in``, it measures partial overlap,
+  such as two sentences of the same article."""
   grams: Set[str] = set()
-  for dataset, split in refs:
-    for sentence in registry.read_split(dataset, split, data_dir):
-      text = normalize(sentence.text)
-      grams.update(text[i:i + n] for i in range(len(text) - n + 1))
+  for sentence in reference:
+    text = normalize(sentence)
+    grams.update(text[i:i + n] for i in range(len(text) - n + 1))
   covers = []
   for text in texts:
     text = normalize(text)
@@ -87,11 +90,10 @@ def ngram_cover(texts: Iterable[str], refs: Iterable[Ref],
   return covers
 
 
-def _joined(refs: Iterable[Ref], data_dir: Optional[str]) -> str:
-  """The normalized sentences of ``refs``, one per line (a text without a
-  line break is inside one of them exactly when it is inside this)."""
-  return "\n".join(normalize(s.text) for dataset, split in refs
-                   for s in registry.read_split(dataset, split, data_dir))
+def _joined(reference: Sequence[str]) -> str:
+  """The normalized sentences, one per line (a text without a line break is
+  inside one of them exactly when it is inside this)."""
+  return "\n".join(normalize(s) for s in reference)
 
 
 def deduplicate(sentences: Iterable[Sentence],
@@ -133,8 +135,10 @@ def overlap_table(datasets: Sequence[str], data_dir: Optional[str] = None,
     ``{dataset: {split: {"sentences": n, "dataset:split": k, ...}}}``.
   """
   refs = reference_splits(datasets)
-  ref_keys = {ref: text_keys([ref], data_dir) for ref in refs}
-  joined = {ref: _joined([ref], data_dir) for ref in refs} if contained else {}
+  ref_texts = {ref: reference_texts([ref], data_dir) for ref in refs}
+  ref_keys = {ref: set(texts) for ref, texts in ref_texts.items()}
+  joined = ({ref: _joined(texts) for ref, texts in ref_texts.items()}
+            if contained else {})
   table: Dict[str, Dict[str, Dict[str, int]]] = {}
   for dataset in datasets:
     for split in registry.get_dataset(dataset).splits:

@@ -53,13 +53,13 @@ def overlap_counts(data_dir: Optional[str]) -> Dict:
   """
   test = [s.text for s in registry.read_split("peoples_daily", "test",
                                               data_dir)]
-  reference = [s.text for s in registry.read_split(*REFERENCE, data_dir)]
+  reference = overlap.reference_texts([REFERENCE], data_dir)
   verbatim = set(reference)
   normalized = {overlap.normalize(t) for t in reference}
-  seen = overlap.seen_in(test, [REFERENCE], data_dir)
+  seen = overlap.seen_in(test, reference)
   left = [t for t, s in zip(test, seen) if not s]
   control = [s.text for s in registry.read_split("msra", "test", data_dir)]
-  cover = overlap.ngram_cover(left + control, [REFERENCE], data_dir)
+  cover = overlap.ngram_cover(left + control, reference)
   mean = lambda values: float(np.mean(values)) if values else 0.0
   return {"reference": ":".join(REFERENCE), "sentences": len(test),
           "verbatim": sum(t in verbatim for t in test),
