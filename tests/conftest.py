@@ -1,7 +1,11 @@
 """Shared fixtures: the shared corpora and vocabulary, and small fixture files."""
 
+import json
 import os
 import pathlib
+import random
+import subprocess
+import sys
 
 import pytest
 
@@ -59,7 +63,6 @@ TEMPLATES = ["{PER}在{LOC}的{ORG}工作。", "{PER}昨天去了{LOC}。",
 
 def toy_sentences(count: int, seed: int = 0):
   """(chars, tags) pairs of a small synthetic NER corpus (PER, LOC, ORG)."""
-  import random  # pylint: disable=g-import-not-at-top
   rng = random.Random(seed)
   out = []
   for _ in range(count):
@@ -110,14 +113,13 @@ SMALL_BERT = ["--bert_model=tiny", "--bert_hidden_size=16", "--bert_num_layers=1
               "--bert_learning_rate=5e-3", "--patience=0", "--log_every=2"]
 
 
-def run_app(module, *args, stdin=None, check=True):
+def run_app(module, *args, stdin=None, check=True, timeout=600):
   """``python -m bert_mtl_ner.MODULE ARGS`` as a user runs it; with ``check``
-  it must succeed. Returns the CompletedProcess (text stdout and stderr)."""
-  import subprocess  # pylint: disable=g-import-not-at-top
-  import sys  # pylint: disable=g-import-not-at-top
+  it must succeed within ``timeout`` seconds. Returns the CompletedProcess
+  (text stdout and stderr)."""
   result = subprocess.run([sys.executable, "-m", f"bert_mtl_ner.{module}",
                            *args], capture_output=True, text=True, input=stdin,
-                          timeout=600)
+                          timeout=timeout)
   if check:
     assert result.returncode == 0, result.stderr[-3000:]
   return result
@@ -132,6 +134,5 @@ def train_toy(toy_corpus, model_dir, *extra):
 
 def read_metrics(model_dir):
   """The rows of a run's ``metrics.jsonl``."""
-  import json  # pylint: disable=g-import-not-at-top
   with open(os.path.join(model_dir, "metrics.jsonl")) as stream:
     return [json.loads(line) for line in stream]

@@ -4,12 +4,13 @@ the MSRA split byte for byte, and the cross-corpus overlap."""
 import hashlib
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
 from bert_mtl_ner.data import overlap as overlap_lib
+from bert_mtl_ner.data import registry
+from bert_mtl_ner.experiments import unseen
+from conftest import run_app
 
 # ../shared/data/README.md, "The paper's splits" and "Known leakage".
 COUNTS = {
@@ -43,11 +44,10 @@ SPLIT_SHA256 = {
 # Under pytest-xdist (run_tests.sh) these tests share one read of the corpora.
 pytestmark = pytest.mark.xdist_group("corpus_stats")
 
+
 def run_data(*args):
-  result = subprocess.run([sys.executable, "-m", "bert_mtl_ner.data", *args],
-                          capture_output=True, text=True, timeout=600)
-  assert result.returncode == 0, result.stderr
-  return json.loads(result.stdout)
+  """``python -m bert_mtl_ner.data ARGS --format=json``'s JSON answer."""
+  return json.loads(run_app("data", *args).stdout)
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,6 @@ def test_overlap_between_corpora(data_dir):
 
 
 def test_dedup_against_msra(data_dir):
-  from bert_mtl_ner.data import registry  # pylint: disable=g-import-not-at-top
   refs = overlap_lib.parse_refs("msra:train_full")
   keys = overlap_lib.text_keys(refs, data_dir)
   kept, removed = overlap_lib.deduplicate(
@@ -113,8 +112,6 @@ def test_dedup_against_msra(data_dir):
 
 
 def test_peoples_daily_test_is_nearly_all_inside_msra_train(data_dir):
-  from bert_mtl_ner.data import registry  # pylint: disable=g-import-not-at-top
-  from bert_mtl_ner.experiments import unseen  # pylint: disable=g-import-not-at-top
   counts = unseen.overlap_counts(data_dir)
   assert (counts["sentences"], counts["verbatim"]) == (4636, 2958)
   assert counts["verbatim"] < counts["normalized_equal"] < counts["contained"]

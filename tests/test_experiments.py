@@ -5,7 +5,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 import numpy as np
@@ -16,6 +15,7 @@ from bert_mtl_ner.experiments import records
 from bert_mtl_ner.experiments import report as report_lib
 from bert_mtl_ner.experiments import significance
 from bert_mtl_ner.experiments import workers
+from conftest import run_app
 
 
 def test_grid_has_every_row_of_the_paper_tables():
@@ -146,14 +146,11 @@ def test_a_small_grid_pretrains_once_and_runs_in_two_workers(
       "--sources=cluener:test", "--max_sentences=100", "--max_seq_len=64",
       "--bert_hidden_size=32", "--bert_num_layers=1", "--bert_num_heads=2",
       "--bert_intermediate_size=64", "--batch_size=8", "--train_steps=2"]))
-  command = [sys.executable, "-m", "bert_mtl_ner.experiments",
-             "--preset=smoke", f"--results_dir={tmp_path}",
-             f"--data_dir={data_dir}", "--seeds=1,2", f"--pretrain={flagfile}",
-             "--cells=^peoples_daily/bert_(crf|bilstm_crf_random)$",
-             "--train_limit=24", "--jobs=2"]
-  result = subprocess.run(command, capture_output=True, text=True,
-                          timeout=900)
-  assert result.returncode == 0, result.stderr[-3000:]
+  args = ["--preset=smoke", f"--results_dir={tmp_path}",
+          f"--data_dir={data_dir}", "--seeds=1,2", f"--pretrain={flagfile}",
+          "--cells=^peoples_daily/bert_(crf|bilstm_crf_random)$",
+          "--train_limit=24", "--jobs=2"]
+  result = run_app("experiments", *args, timeout=900)
   assert result.stdout.count("pretraining the grid's encoder") == 1
   encoder = pretrained.cache_path(str(tmp_path / "pretrained"), str(flagfile))
   report = (tmp_path / "REPORT.md").read_text(encoding="utf-8")
@@ -184,8 +181,7 @@ def test_a_small_grid_pretrains_once_and_runs_in_two_workers(
     assert json.load(stream)["run"]["bert_random_init"] is True
 
   # Again: the encoder comes from the cache and every run is kept.
-  again = subprocess.run(command, capture_output=True, text=True, timeout=900)
-  assert again.returncode == 0, again.stderr[-3000:]
+  again = run_app("experiments", *args, timeout=900)
   assert "pretraining the grid's encoder" not in again.stdout
   assert "seed 1" not in again.stdout
   assert "reused from the cache" in (tmp_path / "REPORT.md").read_text(
@@ -221,9 +217,7 @@ def test_workers_split_the_cores():
 
 
 def test_models_page_diagram_is_the_commands_output():
-  result = subprocess.run([sys.executable, "-m", "bert_mtl_ner.models"],
-                          capture_output=True, text=True, timeout=300)
-  assert result.returncode == 0, result.stderr[-2000:]
+  result = run_app("models")
   readme = os.path.join(os.path.dirname(__file__), "..", "docs", "models.md")
   with open(readme, encoding="utf-8") as stream:
     text = stream.read()
@@ -263,13 +257,11 @@ def test_performance_page_is_the_benchmarks_output():
 def test_committed_records_persist_runs_and_refuse_stale_ones(data_dir,
                                                               tmp_path):
   records_dir = tmp_path / "records"
-  command = [sys.executable, "-m", "bert_mtl_ner.experiments",
-             "--preset=smoke", f"--results_dir={tmp_path / 'results'}",
-             f"--record_dir={records_dir}", f"--data_dir={data_dir}",
-             "--seeds=1", "--pretrain=", "--cells=^msra/bilstm_crf$",
-             "--train_limit=24", "--jobs=1"]
-  first = subprocess.run(command, capture_output=True, text=True, timeout=600)
-  assert first.returncode == 0, first.stderr[-3000:]
+  args = ["--preset=smoke", f"--results_dir={tmp_path / 'results'}",
+          f"--record_dir={records_dir}", f"--data_dir={data_dir}",
+          "--seeds=1", "--pretrain=", "--cells=^msra/bilstm_crf$",
+          "--train_limit=24", "--jobs=1"]
+  first = run_app("experiments", *args)
   assert "msra/bilstm_crf seed 1" in first.stdout
   path = records_dir / "runs" / "msra" / "bilstm_crf" / "seed1.json"
   text = path.read_text(encoding="utf-8")
@@ -289,35 +281,27 @@ def test_committed_records_persist_runs_and_refuse_stale_ones(data_dir,
     assert not re.search(r'[\s=`"(]/[a-z]', written), name  # no absolute path
 
   # A fresh machine (no results folder) with the record: nothing is trained.
-  fresh = command[:4] + [f"--results_dir={tmp_path / 'elsewhere'}"] + \
-      command[5:]
-  again = subprocess.run(fresh, capture_output=True, text=True, timeout=600)
-  assert again.returncode == 0, again.stderr[-3000:]
+  fresh = [f"--results_dir={tmp_path / 'elsewhere'}" if a.startswith(
+      "--results_dir=") else a for a in args]
+  again = run_app("experiments", *fresh)
   assert "seed 1" not in again.stdout
   assert not (tmp_path / "elsewhere" / "runs").exists()
-  plan = subprocess.run(fresh + ["--plan"], capture_output=True, text=True,
-                        timeout=300)
-  assert plan.returncode == 0, plan.stderr[-3000:]
+  plan = run_app("experiments", *fresh, "--plan")
   assert re.search(r"msra/bilstm_crf\s+1 recorded", plan.stdout)
   (records_dir / "REPORT.md").unlink()
-  report = subprocess.run(fresh + ["--report"], capture_output=True,
-                          text=True, timeout=300)
-  assert report.returncode == 0, report.stderr[-3000:]
+  run_app("experiments", *fresh, "--report")
   assert "| BiLSTM-CRF | 1 |" in (records_dir / "REPORT.md").read_text(
       encoding="utf-8")
 
   # Other flags make the record stale: refused with the difference named...
   changed = fresh + ["--lstm_units=8"]
-  refused = subprocess.run(changed, capture_output=True, text=True,
-                           timeout=600)
+  refused = run_app("experiments", *changed, check=False)
   assert refused.returncode != 0
   assert "lstm_units: 16 -> 8" in refused.stderr
   assert "--rerun_stale" in refused.stderr
   assert json.loads(path.read_text(encoding="utf-8")) == record
   # ... or trained again with --rerun_stale.
-  rerun = subprocess.run(changed + ["--rerun_stale"], capture_output=True,
-                         text=True, timeout=600)
-  assert rerun.returncode == 0, rerun.stderr[-3000:]
+  run_app("experiments", *changed, "--rerun_stale")
   assert json.loads(path.read_text(encoding="utf-8"))["identity"][
       "lstm_units"] == 8
 
@@ -333,11 +317,8 @@ def test_the_chosen_best_row_gets_its_extra_seeds_planned(data_dir, tmp_path):
     target = tmp_path / os.path.relpath(path, committed)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(path, target)
-  plan = subprocess.run(
-      [sys.executable, "-m", "bert_mtl_ner.experiments", "--preset=full",
-       "--plan", f"--data_dir={data_dir}", f"--record_dir={tmp_path}"],
-      capture_output=True, text=True, timeout=300)
-  assert plan.returncode == 0, plan.stderr[-3000:]
+  plan = run_app("experiments", "--preset=full", "--plan",
+                 f"--data_dir={data_dir}", f"--record_dir={tmp_path}")
   chosen = [line for line in plan.stdout.splitlines()
             if line.endswith("best single-task BERT row by dev F1")]
   assert chosen  # the committed first seeds decide every corpus
@@ -434,10 +415,7 @@ def test_the_readme_gpu_guide_command_starts_and_writes_a_report(
           "--train_limit=4", "--dev_limit=2", "--eval_limit=2", "--epochs=1",
           "--batch_size=2", "--max_seq_len=24", f"--data_dir={data_dir}",
           f"--results_dir={tmp_path / 'results'}", "--jobs=1"]
-  result = subprocess.run(
-      [sys.executable, "-m", "bert_mtl_ner.experiments", *args, *tiny],
-      capture_output=True, text=True, timeout=900)
-  assert result.returncode == 0, result.stderr[-3000:]
+  run_app("experiments", *args, *tiny, timeout=900)
   report = (tmp_path / "results" / "REPORT.md").read_text(encoding="utf-8")
   assert "[paper preset]" in report and "| BERT-CRF | 1 |" in report
   saved = json.loads((tmp_path / "results" / "runs" / "msra" / "bert_crf" /

@@ -21,8 +21,9 @@ from hypothesis import strategies as st
 import pytest
 
 from bert_mtl_ner.server import api
-from conftest import assert_same_entities
 from bert_mtl_ner.server.batching import DynamicBatcher, QueueFull
+from conftest import assert_same_entities
+from conftest import run_app
 
 # Under pytest-xdist (run_tests.sh) the tests that share the served model run
 # in one worker, so it is trained and exported once.
@@ -230,18 +231,12 @@ class Server:
 def export_dir(toy_corpus, tmp_path_factory):
   folder = tmp_path_factory.mktemp("served")
   model_dir, export = folder / "model", folder / "export"
-  train = subprocess.run(
-      [sys.executable, "-m", "bert_mtl_ner.train", "--model=bilstm_crf",
-       f"--train_file={toy_corpus}/train.txt",
-       f"--dev_file={toy_corpus}/dev.txt", f"--model_dir={model_dir}",
-       "--embedding_dim=32", "--lstm_units=32", "--epochs=12",
-       "--batch_size=16", "--learning_rate=1e-2", "--patience=0",
-       "--progress=false"], capture_output=True, text=True, timeout=600)
-  assert train.returncode == 0, train.stderr[-3000:]
-  done = subprocess.run(
-      [sys.executable, "-m", "bert_mtl_ner.export", f"--model_dir={model_dir}",
-       f"--export_dir={export}"], capture_output=True, text=True, timeout=600)
-  assert done.returncode == 0, done.stderr[-3000:]
+  run_app("train", "--model=bilstm_crf", f"--train_file={toy_corpus}/train.txt",
+          f"--dev_file={toy_corpus}/dev.txt", f"--model_dir={model_dir}",
+          "--embedding_dim=32", "--lstm_units=32", "--epochs=12",
+          "--batch_size=16", "--learning_rate=1e-2", "--patience=0",
+          "--progress=false")
+  run_app("export", f"--model_dir={model_dir}", f"--export_dir={export}")
   return str(export)
 
 
@@ -254,11 +249,8 @@ def server(export_dir):
 
 
 def _predict(export_dir, texts):
-  result = subprocess.run(
-      [sys.executable, "-m", "bert_mtl_ner.predict",
-       f"--saved_model={export_dir}"], input="".join(t + "\n" for t in texts),
-      capture_output=True, text=True, timeout=300)
-  assert result.returncode == 0, result.stderr[-2000:]
+  result = run_app("predict", f"--saved_model={export_dir}",
+                   stdin="".join(t + "\n" for t in texts))
   return [json.loads(l)["entities"] for l in result.stdout.splitlines()]
 
 
