@@ -14,6 +14,20 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 
 
+# Third-party warnings that every test would repeat, and that no change of ours
+# can remove: TensorFlow Addons' end-of-life notice, and tf_keras seeding its
+# generator with randint(1, 1e9) (a float bound) under set_random_seed.
+THIRD_PARTY_WARNINGS = (
+    r"ignore:\s*TensorFlow Addons \(TFA\) has ended development:UserWarning",
+    r"ignore:non-integer arguments to randrange\(\):DeprecationWarning",
+)
+
+
+def pytest_configure(config):
+  for line in THIRD_PARTY_WARNINGS:
+    config.addinivalue_line("filterwarnings", line)
+
+
 def _required(path: pathlib.Path, what: str) -> pathlib.Path:
   if path.exists():
     return path

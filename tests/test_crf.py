@@ -138,7 +138,7 @@ def test_top2_with_bio_constraints_and_ties():
   # two equally good paths: zero confidence
   tie, tie2 = crf_lib.crf_top2_scores(np.zeros([1, 3, 2], np.float32),
                                       np.zeros([2, 2], np.float32), [3])
-  assert float(crf_lib.path_confidence(tie, tie2)) == 0.0
+  assert crf_lib.path_confidence(tie, tie2).numpy().tolist() == [0.0]
 
 
 def test_path_confidence():
