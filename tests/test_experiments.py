@@ -35,7 +35,7 @@ def test_grid_has_every_row_of_the_paper_tables():
 
 def test_mean_std():
   assert report_lib.mean_std([1.0, 2.0, 3.0]) == "2.00 ± 1.00"
-  assert report_lib.mean_std([5.0]) == "5.00 ± 0.00"
+  assert report_lib.mean_std([5.0]) == "5.00"  # one seed: no spread to show
   assert report_lib.mean_std([]) == "—"
 
 
@@ -67,7 +67,7 @@ def test_report_aggregates_seeds_and_compares_with_the_paper():
   assert "-3.86" in row
   ablation = [l for l in report.splitlines()
               if l.startswith("| MTL w/o attention (hard sharing) | ")]
-  assert ablation[-1].endswith("| 59.00 ± 0.00 | -2.00 |")
+  assert ablation[-1].endswith("| 59.00 | -2.00 |")
   for title in ("Table 4", "Figures 10–11", "Table 5", "Table 6", "Ablations"):
     assert title in report
   assert "[smoke preset]" in report.splitlines()[0]

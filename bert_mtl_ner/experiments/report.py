@@ -55,12 +55,17 @@ def stats(values: Sequence[float]) -> Optional[Dict]:
 
 
 def fmt(value: Optional[Dict]) -> str:
-  return MISSING if value is None else \
-      f"{value['mean']:.2f} ± {value['std']:.2f}"
+  """``mean ± std`` of a ``stats`` dict; one value alone has no spread to
+  show, so it prints bare (the seeds column says it is one run)."""
+  if value is None:
+    return MISSING
+  if len(value["values"]) == 1:
+    return f"{value['mean']:.2f}"
+  return f"{value['mean']:.2f} ± {value['std']:.2f}"
 
 
 def mean_std(values: Sequence[float]) -> str:
-  """``mean ± std`` (sample standard deviation; ± 0.00 for one value)."""
+  """``mean ± std`` (sample standard deviation; the value alone for one)."""
   return DASH if not values else fmt(stats(values))
 
 
@@ -382,6 +387,7 @@ def _significance_table(data: Dict) -> List[str]:
         f"{row['scoring']} {row['metric']}",
         ", ".join(f"{d:+.2f}" for d in seeds["deltas"]) or DASH,
         DASH if seeds["mean"] is None else
+        f"{seeds['mean']:+.2f}" if len(seeds["deltas"]) == 1 else
         f"{seeds['mean']:+.2f} ± {seeds['std']:.2f}",
         DASH if boot is None else
         f"{boot['delta']:+.2f} [{boot['low']:+.2f}, {boot['high']:+.2f}]",
