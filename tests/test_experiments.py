@@ -8,7 +8,9 @@ import shutil
 import sys
 
 import numpy as np
+import pytest
 
+from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.experiments import grid as grid_lib
 from bert_mtl_ner.experiments import pretrained
 from bert_mtl_ner.experiments import records
@@ -188,6 +190,16 @@ def test_a_small_grid_pretrains_once_and_runs_in_two_workers(
       encoding="utf-8")
 
 
+def test_cells_must_be_a_regular_expression_that_matches_a_cell():
+  names = ["msra/mtl", "cluener/mtl"]
+  grid_lib.check_selection("", names)
+  grid_lib.check_selection("^cluener/", names)
+  with pytest.raises(UsageError, match="matches no cell.*msra/mtl, cluener"):
+    grid_lib.check_selection("^weibo/", names)
+  with pytest.raises(UsageError, match="not a regular expression"):
+    grid_lib.check_selection("msra/(mtl", names)
+
+
 def test_the_encoder_cache_is_keyed_by_the_flags_not_the_comments(tmp_path):
   first, second = tmp_path / "a" / "p.cfg", tmp_path / "b" / "p.cfg"
   for path, text in ((first, "# one\n--train_steps=5\n"),
@@ -279,6 +291,9 @@ def test_committed_records_persist_runs_and_refuse_stale_ones(data_dir,
   for name in ("REPORT.md", "summary.json"):
     written = (records_dir / name).read_text(encoding="utf-8")
     assert not re.search(r'[\s=`"(]/[a-z]', written), name  # no absolute path
+  # --cells chose what to train; the report is still of the whole grid.
+  assert "| MTL (+PD) | 0 of 1 | missing |" in (
+      records_dir / "REPORT.md").read_text(encoding="utf-8")
 
   # A fresh machine (no results folder) with the record: nothing is trained.
   fresh = [f"--results_dir={tmp_path / 'elsewhere'}" if a.startswith(

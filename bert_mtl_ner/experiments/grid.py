@@ -13,7 +13,10 @@ is unlabeled), as in the paper.
 """
 
 import dataclasses
+import re
 from typing import Dict, Sequence, Tuple
+
+from bert_mtl_ner.errors import UsageError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,3 +152,17 @@ PAPER_NOTES = (
     "BERT-base 78.82 are the CLUENER2020 benchmark's baselines (BERT-base is a "
     "softmax tagger, shown against our BERT-CRF). '—': no published number "
     "in our notes.")
+
+
+def check_selection(pattern: str, names: Sequence[str]) -> None:
+  """``pattern`` (``--cells``) is a regular expression that matches one of
+  the cells ``names``, else a UsageError says what is wrong."""
+  if not pattern:
+    return
+  try:
+    matched = [n for n in names if re.search(pattern, n)]
+  except re.error as e:
+    raise UsageError(f"--cells={pattern}: not a regular expression ({e})")
+  if not matched:
+    raise UsageError(f"--cells={pattern} matches no cell of this grid; its "
+                     f"cells: {', '.join(names)}")
