@@ -49,8 +49,9 @@ setup(
         # pytest-xdist: run_tests.sh spreads the tests over the cores. Its
         # --dist=loadgroup stops grouping on pytest 9.2 (pytest-xdist#1386:
         # the nodeid it rewrites is no longer read), hence pytest < 9.2.
+        # pyflakes: tests/test_lint.py keeps unused imports and names out.
         "test": ["pytest>=8,<9.2", "pytest-xdist>=3.5", "hypothesis>=6",
-                 "selenium==4.38.0"],
+                 "selenium==4.38.0", "pyflakes>=3.2,<5"],
     },
     package_data={"bert_mtl_ner.experiments": ["paper_tables.json"],
                   "bert_mtl_ner.server": ["page.html"]},

@@ -216,7 +216,7 @@ def render(summary: Dict) -> str:
               f"temperature of the other half: "
               f"{', '.join(f'{t:.3f}' for t in summary['cross_fit_temperatures'])}).",
               ""]
-  lines += [f"| | entities | mean score | precision | ECE | log-loss |",
+  lines += ["| | entities | mean score | precision | ECE | log-loss |",
             "|---|---:|---:|---:|---:|---:|"]
   for name, s in (("temperature 1", before), (after["label"], after)):
     lines.append(f"| {name} | {s['entities']} | {s['mean_score']:.4f} | "

@@ -15,6 +15,7 @@ from bert_mtl_ner.active import selection
 from bert_mtl_ner.active import simulation
 from bert_mtl_ner.active import strategies
 from bert_mtl_ner.data import tags as tags_lib
+from bert_mtl_ner.data.records import Sentence
 from bert_mtl_ner.keras import keras
 from bert_mtl_ner.models import ModelConfig, build_model
 
@@ -125,7 +126,6 @@ def test_report_verdict_interpolates_the_mean_curves():
 def test_simulation_resumes_and_refuses_other_settings(tmp_path, monkeypatch):
   """A killed simulation resumes after its last written round; a record of
   other settings is refused."""
-  from bert_mtl_ner.data.records import Sentence  # pylint: disable=g-import-not-at-top
   corpus = [Sentence(tuple(f"句子{i}"), ("O",) * len(f"句子{i}"), "x", i)
             for i in range(40)]
   monkeypatch.setattr(simulation.registry, "read_split",

@@ -1,6 +1,7 @@
 """The commands on one trained toy model, end to end: evaluate, calibrate,
 predict, select, export, and the exported model against predict."""
 
+import io
 import json
 import os
 import shutil
@@ -11,6 +12,11 @@ import time
 
 import pytest
 
+from bert_mtl_ner import io_utils
+from bert_mtl_ner import progress
+from bert_mtl_ner.data import annotation
+from bert_mtl_ner.data import readers
+from bert_mtl_ner.data import tags as tags_lib
 from conftest import assert_same_entities
 from conftest import read_metrics
 from conftest import run_app
@@ -100,9 +106,6 @@ def test_calibrate_writes_the_temperature_that_evaluate_uses(
 
 def test_predict_pre_annotations_read_back(trained, tmp_path):
   """predict -> doccano / Label Studio file -> reader: the same spans."""
-  from bert_mtl_ner.data import annotation  # pylint: disable=g-import-not-at-top
-  from bert_mtl_ner.data import readers  # pylint: disable=g-import-not-at-top
-  from bert_mtl_ner.data import tags as tags_lib  # pylint: disable=g-import-not-at-top
   texts = ["张三在北京的人民银行工作。", "李四昨天去了上海。", "据新华社报道，王小明到达广州市。"]
   stdin = "\n".join(texts) + "\n"
   expected = [json.loads(l)["entities"] for l in run_app(
@@ -139,7 +142,6 @@ def test_select_writes_k_doccano_records(trained, toy_corpus, tmp_path):
   records = [json.loads(l) for l in out.read_text(
       encoding="utf-8").splitlines()]
   assert len(records) == 5
-  from bert_mtl_ner.data import readers  # pylint: disable=g-import-not-at-top
   back = list(readers.read_file(str(out), "doccano"))
   assert len(back) == 5 and all(r["text"] in texts for r in records)
   ranked = [json.loads(l) for l in run_app(
@@ -288,8 +290,6 @@ def test_console_scripts_run_the_commands(trained):
 
 
 def test_progress_only_on_a_terminal(monkeypatch):
-  from bert_mtl_ner import progress  # pylint: disable=g-import-not-at-top
-  import io  # pylint: disable=g-import-not-at-top
 
   class Terminal(io.StringIO):
     def isatty(self):
@@ -307,7 +307,6 @@ def test_progress_only_on_a_terminal(monkeypatch):
 
 
 def test_predict_counts_lines_for_its_progress(tmp_path):
-  from bert_mtl_ner import io_utils  # pylint: disable=g-import-not-at-top
   path = tmp_path / "docs.txt"
   path.write_bytes("一\n二\n\n三".encode("utf-8"))
   assert io_utils.count_lines(str(path)) == 4

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_addons as tfa
 
+from bert_mtl_ner.data import tags as tags_lib
 from bert_mtl_ner.keras import keras
 from bert_mtl_ner.layers import crf as crf_lib
 
@@ -191,7 +192,6 @@ def test_layer_span_probabilities_sum_valid_paths_at_a_temperature(temperature):
   """``CRF.span_probabilities`` against enumeration of the valid BIO paths
   only, each scored ``score / temperature``, reading entities from the tags
   between the first and the last token (the specials)."""
-  from bert_mtl_ner.data import tags as tags_lib
   layer = _layer(seed=3)
   emissions, _, _, _ = _case(5, batch=2, time=5)
   lengths = np.array([5, 4])

@@ -9,8 +9,11 @@ import sys
 import pytest
 import tensorflow as tf
 
+from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.training import distribution
 from bert_mtl_ner.training import precision
+from bert_mtl_ner.training import run as run_lib
+from bert_mtl_ner.training.run_config import TrainRun
 
 _SCRIPT = """
 import dataclasses, json, sys
@@ -62,7 +65,6 @@ def test_shard_covers_the_batch_once():
 
 
 def test_unknown_strategy():
-  from bert_mtl_ner.errors import UsageError  # pylint: disable=g-import-not-at-top
   with pytest.raises(UsageError, match="unknown --distribution_strategy"):
     distribution.make_strategy("horovod")
 
@@ -85,8 +87,6 @@ def test_loss_scale_skips_overflow_and_adapts():
     ("bilstm_crf", {"jit_compile": True})])
 def test_mixed_precision_and_xla_steps_train(toy_corpus, tmp_path, model,
                                              flags):
-  from bert_mtl_ner.training import run as run_lib  # pylint: disable=g-import-not-at-top
-  from bert_mtl_ner.training.run_config import TrainRun  # pylint: disable=g-import-not-at-top
   run = TrainRun(model=model, train_file=f"{toy_corpus}/train.txt",
                  dev_file=f"{toy_corpus}/dev.txt", train_limit=32, dev_limit=8,
                  epochs=2, batch_size=16, lstm_units=8, embedding_dim=8,

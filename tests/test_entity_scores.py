@@ -7,7 +7,6 @@ import pathlib
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from bert_mtl_ner import calibration
 from bert_mtl_ner import inference

@@ -10,12 +10,15 @@ import sys
 import numpy as np
 import pytest
 
+from bert_mtl_ner import evaluation
 from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.experiments import grid as grid_lib
+from bert_mtl_ner.experiments import headline
 from bert_mtl_ner.experiments import pretrained
 from bert_mtl_ner.experiments import records
 from bert_mtl_ner.experiments import report as report_lib
 from bert_mtl_ner.experiments import significance
+from bert_mtl_ner.experiments import unseen
 from bert_mtl_ner.experiments import workers
 from conftest import run_app
 
@@ -242,7 +245,7 @@ def test_docs_run_tables_match_the_records():
   sys.path.insert(0, os.path.join(root, "scripts"))
   import record_run  # pylint: disable=g-import-not-at-top
   folder = os.path.join(root, "docs", "runs")
-  for page, begin, end, render, records in (
+  for page, begin, end, render, found in (
       (record_run.RUNS_PAGE, record_run.BEGIN, record_run.END,
        record_run.render, record_run.records_in(folder)),
       (record_run.PRETRAINING_PAGE, record_run.PRETRAINING_BEGIN,
@@ -250,9 +253,9 @@ def test_docs_run_tables_match_the_records():
        record_run.records_in(os.path.join(folder, "pretraining")))):
     with open(os.path.join(root, page), encoding="utf-8") as stream:
       text = stream.read()
-    assert records, begin
+    assert found, begin
     block = text.split(begin + "\n")[1].split(end)[0]
-    assert block.strip() == render(records).strip()
+    assert block.strip() == render(found).strip()
 
 
 def test_performance_page_is_the_benchmarks_output():
@@ -345,8 +348,6 @@ def test_the_chosen_best_row_gets_its_extra_seeds_planned(data_dir, tmp_path):
 
 
 def test_unseen_scores_come_from_the_full_tests_counts():
-  from bert_mtl_ner import evaluation  # pylint: disable=g-import-not-at-top
-  from bert_mtl_ner.experiments import unseen  # pylint: disable=g-import-not-at-top
   rng = np.random.default_rng(0)
   gold = rng.integers(0, 4, size=(10, 2))
   counts = np.stack([rng.binomial(gold, 0.5), gold, gold], -1)
@@ -369,7 +370,6 @@ def test_unseen_scores_come_from_the_full_tests_counts():
 
 
 def test_claims_say_better_only_when_interval_and_seeds_agree():
-  from bert_mtl_ner.experiments import headline  # pylint: disable=g-import-not-at-top
   cell = lambda variant, label: {"label": label, "variant": variant,
                                  "seeds": [1, 2, 3], "missing_seeds": 0}
   def summary(deltas, low, high):

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from transformers import BertConfig, TFBertModel
 
 from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.keras import keras
@@ -86,7 +87,6 @@ def test_bert_model_resolution(tmp_path):
 
 
 def test_bert_directory_with_tf_weights_loads_them(tmp_path):
-  from transformers import BertConfig, TFBertModel  # pylint: disable=g-import-not-at-top
   source = TFBertModel(BertConfig(vocab_size=40, hidden_size=16,
                                   num_hidden_layers=1, num_attention_heads=2,
                                   intermediate_size=32))

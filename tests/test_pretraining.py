@@ -6,11 +6,16 @@ import os
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from bert_mtl_ner import tokenization
 from bert_mtl_ner.data import text_corpus
 from bert_mtl_ner.errors import UsageError
+from bert_mtl_ner.layers import bert_encoder
 from bert_mtl_ner.pretraining import masking
+from bert_mtl_ner.pretraining import mlm
+from bert_mtl_ner.training import run as run_lib
+from bert_mtl_ner.training.run_config import TrainRun
 from conftest import run_app
 
 
@@ -175,9 +180,6 @@ def test_pretrain_writes_a_bert_that_train_loads_and_resumes(
   assert written_config["attention_probs_dropout_prob"] == 0.1
 
   # The encoder that --bert_model=DIR loads is the one pretraining wrote.
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from bert_mtl_ner.layers import bert_encoder  # pylint: disable=g-import-not-at-top
-  from bert_mtl_ner.pretraining import mlm  # pylint: disable=g-import-not-at-top
   choice = bert_encoder.resolve_bert(out, vocab_size=1)
   layer = bert_encoder.BertEncoder(choice.config, choice.weights,
                                    choice.from_pt)
@@ -189,8 +191,6 @@ def test_pretrain_writes_a_bert_that_train_loads_and_resumes(
   np.testing.assert_allclose(loaded.numpy(), written.numpy(), atol=1e-5)
 
   # --bert_random_init: the same architecture and vocabulary, no weights.
-  from bert_mtl_ner.training import run as run_lib  # pylint: disable=g-import-not-at-top
-  from bert_mtl_ner.training.run_config import TrainRun  # pylint: disable=g-import-not-at-top
   for random_init, weights in ((False, out), (True, None)):
     run = TrainRun(model="bert_bilstm_crf", bert_model=out,
                    bert_random_init=random_init)
@@ -207,9 +207,6 @@ def test_pretrain_writes_a_bert_that_train_loads_and_resumes(
 
 def test_pretraining_dropout_applies_while_training_only(bert_vocab_path,
                                                          tmp_path):
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from bert_mtl_ner.layers import bert_encoder  # pylint: disable=g-import-not-at-top
-  from bert_mtl_ner.pretraining import mlm  # pylint: disable=g-import-not-at-top
   config = bert_encoder.tiny_bert_config(50, hidden_size=16, intermediate_size=32)
   ids = tf.constant([[1, 5, 7, 2]], tf.int32)
 
@@ -236,7 +233,6 @@ def test_pretrain_needs_a_vocabulary(tmp_path):
 
 
 def test_batches_are_a_function_of_the_step(tokenizer):
-  from bert_mtl_ner.pretraining import mlm  # pylint: disable=g-import-not-at-top
   rows = masking.pack(["我们在北京大学读书。"] * 40, tokenizer, 32, _words)
   trainer = mlm.MlmTrainer.__new__(mlm.MlmTrainer)  # only the data side
   trainer.rows, trainer.mask_id = rows, tokenizer.vocab["[MASK]"]

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 import pytest
 
 from bert_mtl_ner.data import readers
+from bert_mtl_ner.data import stats
 from bert_mtl_ner.data.records import ReadReport
 from bert_mtl_ner.errors import DataError
 
@@ -190,7 +191,6 @@ def test_reading_streams_in_constant_memory(tmp_path):
   with open(path, "w", encoding="utf-8") as stream:
     for _ in range(40000):  # 2.9 MB, 40000 sentences
       stream.write(sentence)
-  from bert_mtl_ner.data import stats  # pylint: disable=g-import-not-at-top
   tracemalloc.start()
   try:
     result = stats.compute_stats(readers.read_file(str(path)))

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import pytest
 
 from bert_mtl_ner.server import api
-from bert_mtl_ner.server.batching import DynamicBatcher, QueueFull
+from bert_mtl_ner.server.batching import DynamicBatcher, QueueFull, length_groups
 from conftest import assert_same_entities
 from conftest import run_app
 
@@ -76,7 +76,6 @@ def test_a_batch_takes_the_oldest_text_and_those_nearest_in_length():
 
 
 def test_batches_are_cut_into_calls_of_similar_length_when_it_pays():
-  from bert_mtl_ner.server.batching import length_groups  # pylint: disable=g-import-not-at-top
   lengths = [10, 140, 12, 60, 11, 130, 58]
   assert length_groups(lengths, 1e9) == [[0, 4, 2, 6, 3, 5, 1]]
   assert sorted(map(sorted, length_groups(lengths, 100))) == [

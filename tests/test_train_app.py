@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import tensorflow as tf
+
 from conftest import SMALL_BERT
 from conftest import read_metrics
 from conftest import run_app
@@ -96,7 +98,6 @@ def test_smoke_config_is_deterministic(data_dir, tmp_path):
 
 def test_tensorboard_logs_steps_of_short_epochs_and_a_labelled_heatmap(
     toy_corpus, tmp_path):
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
   model_dir = tmp_path / "model"
   # 120 sentences in batches of 16: 8 steps an epoch, fewer than log_every.
   train_toy(toy_corpus, model_dir, "--model=bilstm_crf", "--epochs=3",

@@ -4,9 +4,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from bert_mtl_ner.data import pipeline
+from bert_mtl_ner.data.records import Sentence
+from bert_mtl_ner.layers.bert_encoder import tiny_bert_config
 from bert_mtl_ner.layers.crf import CRF
+from bert_mtl_ner.models import ModelConfig, build_model
 from bert_mtl_ner.training import loss as loss_lib
 from bert_mtl_ner.training import optimization
+from bert_mtl_ner.training import trainer as trainer_lib
 
 
 def _crf_case():
@@ -58,49 +63,41 @@ def test_split_variables():
 
 
 def test_task_probabilities():
-  from bert_mtl_ner.training import trainer  # pylint: disable=g-import-not-at-top
   np.testing.assert_allclose(
-      trainer.task_probabilities([300, 100], "proportional"), [0.75, 0.25])
+      trainer_lib.task_probabilities([300, 100], "proportional"), [0.75, 0.25])
   np.testing.assert_allclose(
-      trainer.task_probabilities([400, 100], "temperature", 2.0), [2 / 3, 1 / 3])
+      trainer_lib.task_probabilities([400, 100], "temperature", 2.0), [2 / 3, 1 / 3])
   np.testing.assert_allclose(
-      trainer.task_probabilities([400, 100], "round_robin"), [0.5, 0.5])
+      trainer_lib.task_probabilities([400, 100], "round_robin"), [0.5, 0.5])
   with pytest.raises(ValueError):
-    trainer.task_probabilities([1], "random")
+    trainer_lib.task_probabilities([1], "random")
 
 
 def test_task_order_covers_the_main_task_once_in_expectation():
-  from bert_mtl_ner.training import trainer  # pylint: disable=g-import-not-at-top
-  order = trainer.task_order([300, 100], "proportional", 2.0, 30, seed=1)
+  order = trainer_lib.task_order([300, 100], "proportional", 2.0, 30, seed=1)
   assert len(order) == 40
-  assert order == trainer.task_order([300, 100], "proportional", 2.0, 30, 1)
+  assert order == trainer_lib.task_order([300, 100], "proportional", 2.0, 30, 1)
   assert 20 < order.count(0) < 38
-  assert trainer.task_order([5, 5, 5], "round_robin", 2.0, 2, 0) == [0, 1, 2,
+  assert trainer_lib.task_order([5, 5, 5], "round_robin", 2.0, 2, 0) == [0, 1, 2,
                                                                       0, 1, 2]
 
 
 def test_aux_ratio_caps_the_other_tasks_batches():
-  from bert_mtl_ner.training import trainer  # pylint: disable=g-import-not-at-top
   # CLUENER2020-like: the auxiliary corpora are 6x the main one.
   sizes = [100, 400, 200]
   np.testing.assert_allclose(
-      trainer.task_probabilities(sizes, "proportional", aux_ratio=1.0),
+      trainer_lib.task_probabilities(sizes, "proportional", aux_ratio=1.0),
       [0.5, 0.5 * 2 / 3, 0.5 / 3])
-  assert len(trainer.task_order(sizes, "proportional", 2.0, 30, 1)) == 210
-  assert len(trainer.task_order(sizes, "proportional", 2.0, 30, 1,
+  assert len(trainer_lib.task_order(sizes, "proportional", 2.0, 30, 1)) == 210
+  assert len(trainer_lib.task_order(sizes, "proportional", 2.0, 30, 1,
                                 aux_ratio=1.0)) == 60
   # A cap above what the schedule gives changes nothing.
   np.testing.assert_allclose(
-      trainer.task_probabilities([300, 100], "proportional", aux_ratio=1.0),
+      trainer_lib.task_probabilities([300, 100], "proportional", aux_ratio=1.0),
       [0.75, 0.25])
 
 
 def test_a_task_step_leaves_other_heads_untouched(tmp_path):
-  from bert_mtl_ner.data.records import Sentence  # pylint: disable=g-import-not-at-top
-  from bert_mtl_ner.data import pipeline  # pylint: disable=g-import-not-at-top
-  from bert_mtl_ner.layers.bert_encoder import tiny_bert_config  # pylint: disable=g-import-not-at-top
-  from bert_mtl_ner.models import ModelConfig, build_model  # pylint: disable=g-import-not-at-top
-  from bert_mtl_ner.training import trainer as trainer_lib  # pylint: disable=g-import-not-at-top
   labels = ["O", "B-PER", "I-PER"]
   model = build_model(ModelConfig(
       model="mtl", labels=labels, vocab_size=30, lstm_layers=0, max_seq_len=10,

@@ -547,7 +547,7 @@ def build_report(results: Sequence[Dict], meta: Dict,
             "BERT-CRF and BERT-BiLSTM-CRF rows: " +
             paper.note("fig10_msra_test"), ""]
   lines += _msra_table(data) + [""]
-  lines += [f"MTL minus each single-task row on MSRA test, ours and the "
+  lines += ["MTL minus each single-task row on MSRA test, ours and the "
             "paper's:", ""] + _differences_table(data, "msra") + [""]
   lines += [f"## Figures 10–11: People's Daily test {tag}", "",
             "People's Daily test in full"
