@@ -108,3 +108,31 @@ def test_num_batches_counts_one_pass(tok, buckets, drop):
   dataset = pipeline.make_dataset(corpus, 8, shuffle=True,
                                   bucket_boundaries=buckets, drop_remainder=drop)
   assert pipeline.num_batches(corpus, 8, buckets, drop) == sum(1 for _ in dataset)
+
+
+def test_index_names_each_rows_sentence_and_leaves_the_batches_alone(tok):
+  corpus = _corpus(tok, n=60)
+  settings = dict(shuffle=True, seed=5, repeat=True)
+  plain = list(pipeline.make_dataset(corpus, 8, **settings).take(12))
+  indexed = list(pipeline.make_dataset(corpus, 8, with_index=True,
+                                       **settings).take(12))
+  assert "index" not in plain[0]
+  for a, b in zip(plain, indexed):
+    np.testing.assert_array_equal(a["input_ids"], b["input_ids"])
+    for row, mask, index in zip(b["input_ids"].numpy(),
+                                b["attention_mask"].numpy(),
+                                b["index"].numpy()):
+      assert list(row[mask == 1]) == list(corpus.select([index]).ids)
+
+
+def test_select_keeps_the_rows_in_the_given_order(tok):
+  corpus = _corpus(tok, n=10)
+  corpus.sample_weights = np.arange(10, dtype=np.float32) / 10
+  picked = corpus.select([7, 2, 2])
+  rows = [_order(pipeline.make_dataset(corpus.select([i]), 1,
+                                       bucket_boundaries=None))[0]
+          for i in (7, 2, 2)]
+  assert _order(pipeline.make_dataset(picked, 3, bucket_boundaries=None)) == rows
+  np.testing.assert_array_equal(picked.lengths, corpus.lengths[[7, 2, 2]])
+  np.testing.assert_allclose(picked.sample_weights, [0.7, 0.2, 0.2])
+  assert len(corpus.select([])) == 0

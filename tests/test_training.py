@@ -10,6 +10,7 @@ from bert_mtl_ner.layers.bert_encoder import tiny_bert_config
 from bert_mtl_ner.layers.crf import CRF
 from bert_mtl_ner.models import ModelConfig, build_model
 from bert_mtl_ner.training import loss as loss_lib
+from bert_mtl_ner.training import multitask
 from bert_mtl_ner.training import optimization
 from bert_mtl_ner.training import trainer as trainer_lib
 
@@ -97,7 +98,7 @@ def test_aux_ratio_caps_the_other_tasks_batches():
       [0.75, 0.25])
 
 
-def test_a_task_step_leaves_other_heads_untouched(tmp_path):
+def _two_task_trainer(tmp_path, aux_ratio):
   labels = ["O", "B-PER", "I-PER"]
   model = build_model(ModelConfig(
       model="mtl", labels=labels, vocab_size=30, lstm_layers=0, max_seq_len=10,
@@ -105,10 +106,18 @@ def test_a_task_step_leaves_other_heads_untouched(tmp_path):
       aux_labels={"b": labels},
       bert_config=tiny_bert_config(30, 8, 1, 1, 8, 32)))
   trainer = trainer_lib.Trainer(
-      model, trainer_lib.TrainConfig(epochs=1, progress=False),
+      model, trainer_lib.TrainConfig(epochs=1, batch_size=4, progress=False,
+                                     aux_ratio=aux_ratio),
       str(tmp_path), lambda: {})
-  corpus = pipeline.encode([Sentence(("x", "y"), ("B-PER", "I-PER"), "f", 1)],
-                           _Tok(), {t: i for i, t in enumerate(labels)}, 10)
+  encode = lambda n: pipeline.encode(
+      [Sentence(("x",) * (1 + i % 7), ("O",) * (1 + i % 7), "f", i + 1)
+       for i in range(n)], _Tok(), {t: i for i, t in enumerate(labels)}, 10)
+  return trainer, encode
+
+
+def test_a_task_step_leaves_other_heads_untouched(tmp_path):
+  trainer, encode = _two_task_trainer(tmp_path, aux_ratio=0.0)
+  model, corpus = trainer.model, encode(1)
   batch = next(iter(pipeline.make_dataset(corpus, 1)))
   for _ in range(2):  # a step of task b first gives Adam moments to b's head
     trainer.train_step(trainer_lib.Task("b", corpus, "b_emissions", "b_crf"))(
@@ -119,8 +128,67 @@ def test_a_task_step_leaves_other_heads_untouched(tmp_path):
                                 before)
 
 
+def test_a_weighed_task_weighs_only_the_rows_its_epoch_trains_on(tmp_path):
+  trainer, encode = _two_task_trainer(tmp_path, aux_ratio=0.5)
+  calls = []
+
+  def weigh(rows):
+    calls.append(rows)
+    return (rows + 1) / 1000
+
+  tasks = [trainer_lib.Task("a", encode(16)),
+           trainer_lib.Task("b", encode(200), "b_emissions", "b_crf", weigh)]
+  batches, steps, weighed = trainer._batches(1, tasks)
+  trained = [b["sample_weight"].numpy() for task, b in batches
+             if task.name == "b"]
+  (rows,), = [calls]  # weighed once, before the epoch trains
+  # Half as many auxiliary batches as main ones: a fraction of the corpus.
+  assert 0 < len(rows) < 200 and np.all(np.diff(rows) > 0)
+  assert sum(len(w) for w in trained) == len(rows)  # one pass: no repeats
+  np.testing.assert_allclose(np.sort(np.concatenate(trained)),
+                             (rows + 1) / 1000)
+  # The same epoch without ``weigh`` trains on the same batches.
+  plain, _, _ = trainer._batches(1, [tasks[0], trainer_lib.Task(
+      "b", encode(200), "b_emissions", "b_crf")])
+  ids = lambda pairs: [b["input_ids"].numpy().tolist() for _, b in pairs]
+  again, _, _ = trainer._batches(1, tasks)
+  assert ids(plain) == ids(again)
+  assert np.isnan(weighed[1].corpus.sample_weights).sum() == 200 - len(rows)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_similarity_weights_of_drawn_rows_are_those_of_the_whole_corpus(
+    tmp_path, seed):
+  """Weighing only the rows an epoch draws gives each row the weight that
+  weighing the whole corpus (``--reweight_every`` over 1) gives it."""
+  trainer, _ = _two_task_trainer(tmp_path, aux_ratio=0.5)
+  rng = np.random.default_rng(seed)
+  sentences = lambda n: [Sentence(tuple(rng.choice(list("abcdefgh"), k)),
+                                  ("O",) * k, "f", i + 1)
+                         for i, k in enumerate(rng.integers(1, 8, n))]
+  labels = ["O", "B-PER", "I-PER"]
+  main, aux = sentences(12), sentences(40)
+  make = lambda every: multitask.EpochTasks(
+      trainer.model, _Tok(), ("a", main, labels), [("b", aux, labels)], [],
+      multitask.WeightingConfig(every=every, max_seq_len=10, batch_size=8))
+  lazy, whole = make(1)(1)[1], make(2)(1)[1]
+  assert lazy.weigh is not None and whole.weigh is None
+  rows = np.sort(rng.choice(40, 15, replace=False))
+  weights = whole.corpus.sample_weights
+  assert np.ptp(weights) > 1e-4  # the rows differ, so the check can fail
+  np.testing.assert_allclose(lazy.weigh(rows), weights[rows], atol=1e-6)
+
+
+def test_a_batch_that_was_not_weighed_stops_training():
+  task = trainer_lib.Task("b", None, weigh=lambda rows: rows)
+  trainer_lib._check_weights(task, {"sample_weight": tf.constant([0.5, 1.0])})
+  with pytest.raises(RuntimeError, match="'b'.*not weighed"):
+    trainer_lib._check_weights(
+        task, {"sample_weight": tf.constant([0.5, np.nan])})
+
+
 class _Tok:
-  """A stand-in tokenizer: every character is id 5."""
+  """A stand-in tokenizer: characters a-h are ids 5-12, any other is 4."""
 
   def encode(self, chars):
-    return [2] + [5] * len(chars) + [3]
+    return [2] + [5 + "abcdefgh".find(c) for c in chars] + [3]

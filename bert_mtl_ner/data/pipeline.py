@@ -8,7 +8,8 @@
 * ``labels`` int32 [batch, time]: label ids, ``O`` (0) on specials and padding;
 * ``sample_weight`` float32 [batch]: per-sample loss weight (1.0 by default);
 * ``task_id`` int32 [batch], when a task id is given (multi-task training keeps
-  one pipeline per task).
+  one pipeline per task);
+* ``index`` int64 [batch], with ``with_index``: each row's position in the corpus.
 
 Batches are padded to their longest member; with ``bucket_boundaries`` sentences of
 similar length are batched together, which saves most of the padding. Shuffling
@@ -45,6 +46,16 @@ class EncodedCorpus:
 
   def __len__(self) -> int:
     return len(self.lengths)
+
+  def select(self, indices: Sequence[int]) -> "EncodedCorpus":
+    """The rows at ``indices``, in that order, with their sample weights."""
+    indices = np.asarray(indices, np.int64)
+    ends = np.cumsum(self.lengths, dtype=np.int64)
+    starts = ends - self.lengths
+    positions = (np.concatenate([np.arange(starts[i], ends[i]) for i in indices])
+                 if len(indices) else np.zeros([0], np.int64))
+    return EncodedCorpus(self.ids[positions], self.labels[positions],
+                         self.lengths[indices], self.sample_weights[indices])
 
 
 def encode(sentences: Sequence[Sentence], tokenizer: tokenization.CharTokenizer,
@@ -116,7 +127,8 @@ def make_dataset(corpus: EncodedCorpus, batch_size: int, shuffle: bool = False,
                  seed: int = 0,
                  bucket_boundaries: Optional[Sequence[int]] = DEFAULT_BUCKETS,
                  task_id: Optional[int] = None, repeat: bool = False,
-                 drop_remainder: bool = False) -> tf.data.Dataset:
+                 drop_remainder: bool = False,
+                 with_index: bool = False) -> tf.data.Dataset:
   """Batches of padded features (see the module docstring).
 
   Args:
@@ -129,6 +141,8 @@ def make_dataset(corpus: EncodedCorpus, batch_size: int, shuffle: bool = False,
     task_id: when given, each element carries ``task_id``.
     repeat: repeat forever (each pass reshuffled).
     drop_remainder: drop incomplete batches.
+    with_index: each element carries its row's ``index`` in ``corpus``; the
+      batches are otherwise those of the same call without it.
 
   Returns:
     A prefetching ``tf.data.Dataset`` of feature dicts.
@@ -152,6 +166,8 @@ def make_dataset(corpus: EncodedCorpus, batch_size: int, shuffle: bool = False,
     }
     if task_id is not None:
       features["task_id"] = tf.constant(task_id, tf.int32)
+    if with_index:
+      features["index"] = index
     return features
 
   dataset = tf.data.Dataset.range(len(corpus))

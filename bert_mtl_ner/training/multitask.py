@@ -5,7 +5,10 @@ an epoch (every ``every`` epochs) it
 
 * weights each auxiliary sentence by its similarity to the main corpus
   (``sample_weights.similarity_weights``), from sentence vectors of the shared
-  encoder (the features every task's hidden layer reads);
+  encoder (the features every task's hidden layer reads). When weights are
+  recomputed every epoch, only the sentences the epoch draws are weighed (the
+  task's ``weigh``, called by the trainer at the epoch's start, with the same
+  model): under ``aux_ratio`` that is a fraction of the auxiliary corpora;
 * pseudo-labels the unlabeled sentences with the main task's CRF (best path),
   weights each by ``confid(x)`` from the two best paths, and drops those under
   the confidence floor. They train the main task's head.
@@ -14,6 +17,7 @@ Main-task sentences keep weight 1.
 """
 
 import dataclasses
+import functools
 from typing import Dict, List, Optional, Sequence
 
 from absl import logging
@@ -118,6 +122,20 @@ class EpochTasks:
             for batch in self._batches(corpus)]
     return np.concatenate(rows)
 
+  def _similarity(self, name: str, corpus: pipeline.EncodedCorpus,
+                  center: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``fun(x, IN)`` of ``corpus``'s ``rows`` against the main centroid."""
+    if not len(rows):
+      return np.zeros([0], np.float32)
+    weights = sample_weights.similarity_weights(
+        self._vectors(corpus.select(rows)), center, self.config.c,
+        self.config.d)
+    self.last_stats[f"{name}_weighed"] = len(rows)
+    self.last_stats[f"{name}_mean_weight"] = float(weights.mean())
+    logging.info("%s: weighed %d of %d sentences, mean weight %.4f", name,
+                 len(rows), len(corpus), self.last_stats[f"{name}_mean_weight"])
+    return weights
+
   def _pseudo_label(self):
     tags_out, confidence = [], []
     for batch in self._batches(self.unlabeled_corpus):
@@ -140,17 +158,21 @@ class EpochTasks:
   def __call__(self, epoch: int) -> List[Task]:
     if self._cache is not None and (epoch - 1) % self.config.every:
       return self._cache
+    self.last_stats = {}
     tasks = [Task(self.main_name, self.main_corpus)]
     center = None
     if self.config.similarity and self.aux:
       center = sample_weights.centroid(self._vectors(self.main_corpus))
     for name, corpus in self.aux:
+      task = Task(name, corpus, f"{name}_emissions", f"{name}_crf")
       if center is not None:
-        weights = sample_weights.similarity_weights(
-            self._vectors(corpus), center, self.config.c, self.config.d)
-        corpus = dataclasses.replace(corpus, sample_weights=weights)
-        self.last_stats[f"{name}_mean_weight"] = float(weights.mean())
-      tasks.append(Task(name, corpus, f"{name}_emissions", f"{name}_crf"))
+        weigh = functools.partial(self._similarity, name, corpus, center)
+        if self.config.every == 1:  # weighed for the rows the epoch draws
+          task = dataclasses.replace(task, weigh=weigh)
+        else:  # every row, as the weights outlive this epoch's model
+          task = dataclasses.replace(task, corpus=dataclasses.replace(
+              corpus, sample_weights=weigh(np.arange(len(corpus)))))
+      tasks.append(task)
     if self.unlabeled_corpus is not None:
       sentences, weights = self._pseudo_label()
       if sentences:

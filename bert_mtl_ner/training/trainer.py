@@ -57,11 +57,17 @@ class Task:
     corpus: encoded sentences with their sample weights.
     emissions: name of the layer that gives the task's emissions.
     crf: name of the task's CRF layer.
+    weigh: when given, the sample weights are computed at the start of each
+      epoch for the sentences that epoch draws from ``corpus``, and only for
+      them: ``weigh(indices)`` maps their row indices to their weights. With
+      ``aux_ratio`` an epoch draws a fraction of a large auxiliary corpus, and
+      weighing every sentence of it was a third of the epoch.
   """
   name: str
   corpus: pipeline.EncodedCorpus
   emissions: str = "emissions"
   crf: str = "crf"
+  weigh: Optional[Callable[[np.ndarray], np.ndarray]] = None
 
 
 def task_probabilities(sizes: Sequence[int], schedule: str,
@@ -372,35 +378,67 @@ class Trainer:
     return history
 
   def _batches(self, epoch: int, tasks: Sequence[Task]):
-    """(task, batch) pairs of one epoch, and their count."""
+    """(task, batch) pairs of one epoch, their count, and the tasks with the
+    sample weights their ``weigh`` gave."""
     seed = self.config.seed + epoch
     size = self.config.batch_size
     if len(tasks) == 1:
-      dataset = pipeline.make_dataset(tasks[0].corpus, size, shuffle=True,
+      task = self._weighed(tasks[0], np.arange(len(tasks[0].corpus)))
+      dataset = pipeline.make_dataset(task.corpus, size, shuffle=True,
                                       seed=seed)
-      return ((tasks[0], b) for b in dataset), pipeline.num_batches(
-          tasks[0].corpus, size)
+      return ((task, b) for b in dataset), pipeline.num_batches(
+          task.corpus, size), [task]
+    tasks = list(tasks)
     order = task_order([len(t.corpus) for t in tasks], self.config.schedule,
                        self.config.temperature,
                        pipeline.num_batches(tasks[0].corpus, size), seed,
                        self.config.aux_ratio)
-    iterators = [iter(pipeline.make_dataset(t.corpus, size, shuffle=True,
-                                            seed=seed + 7919 * i, repeat=True))
-                 for i, t in enumerate(tasks)]
-    return ((tasks[i], next(iterators[i])) for i in order), len(order)
+    counts = np.bincount(order, minlength=len(tasks))
+
+    def dataset(i, task, with_index=False):
+      return pipeline.make_dataset(task.corpus, size, shuffle=True,
+                                   seed=seed + 7919 * i, repeat=True,
+                                   with_index=with_index)
+
+    # A weighed task's epoch is drawn twice from the same seed: once for the
+    # row indices of the batches it will train on (to weigh only those), then
+    # to train.
+    for i, task in enumerate(tasks):
+      if task.weigh is not None:
+        drawn = [b["index"].numpy() for b in
+                 dataset(i, task, with_index=True).take(int(counts[i]))]
+        tasks[i] = self._weighed(task, np.concatenate(
+            drawn or [np.zeros([0], np.int64)]))
+    iterators = [iter(dataset(i, task)) for i, task in enumerate(tasks)]
+    return ((tasks[i], next(iterators[i])) for i in order), len(order), tasks
+
+  @staticmethod
+  def _weighed(task: Task, drawn: np.ndarray) -> Task:
+    """``task`` with the weights ``weigh`` gives its drawn rows; the rows this
+    epoch does not draw get NaN, so a batch that was not foreseen fails loudly
+    (``_check_weights``) instead of training with a made-up weight."""
+    if task.weigh is None:
+      return task
+    drawn = np.unique(drawn)
+    weights = np.full(len(task.corpus), np.nan, np.float32)
+    weights[drawn] = task.weigh(drawn)
+    return dataclasses.replace(task, corpus=dataclasses.replace(
+        task.corpus, sample_weights=weights))
 
   def _stopped(self) -> bool:
     patience = self.config.patience
     return patience > 0 and int(self.bad_epochs.numpy()) >= patience
 
   def _run_epoch(self, epoch: int, tasks: Sequence[Task]) -> Dict:
-    batches, steps = self._batches(epoch, tasks)
+    batches, steps, tasks = self._batches(epoch, tasks)
     bar = keras.utils.Progbar(steps, stateful_metrics=["loss", "examples/s"],
                               verbose=1 if self.config.progress else 0)
     start = time.time()
     seen = 0
     losses: Dict[str, List[float]] = {t.name: [] for t in tasks}
     for step, (task, batch) in enumerate(batches, 1):
+      if task.weigh is not None:
+        _check_weights(task, batch)
       loss, norm = self.train_step(task)(batch)
       seen += int(batch["input_ids"].shape[0])
       losses[task.name].append(float(loss))
@@ -451,8 +489,9 @@ class Trainer:
     dev = record["dev"]
     with self.writer.as_default(step=epoch):
       for task in tasks:
+        weights = task.corpus.sample_weights
         tf.summary.histogram(f"sample_weight/{task.name}",
-                             task.corpus.sample_weights)
+                             weights[np.isfinite(weights)])
       tf.summary.scalar("epoch/train_loss", record["train_loss"])
       for task, value in (record.get("task_loss") or {}).items():
         if value is not None:
@@ -465,3 +504,12 @@ class Trainer:
       tf.summary.image("crf/transitions", summaries.transition_heatmap(
           self.crf.transitions.numpy(), self.labels))
     self.writer.flush()
+
+
+def _check_weights(task: Task, batch: Dict[str, tf.Tensor]) -> None:
+  """Raises if a batch of a weighed task holds a row its epoch did not weigh."""
+  if not np.all(np.isfinite(batch["sample_weight"].numpy())):
+    raise RuntimeError(
+        f"task {task.name!r}: a batch holds sentences that were not weighed for "
+        "this epoch; the replayed draw of its batches differs from the one "
+        "trained on")
