@@ -60,8 +60,8 @@ class Task:
     weigh: when given, the sample weights are computed at the start of each
       epoch for the sentences that epoch draws from ``corpus``, and only for
       them: ``weigh(indices)`` maps their row indices to their weights. With
-      ``aux_ratio`` an epoch draws a fraction of a large auxiliary corpus, and
-      weighing every sentence of it was a third of the epoch.
+      ``aux_ratio`` an epoch draws a fraction of a large auxiliary corpus
+      (``bench/reweighting.py`` measures what weighing only that saves).
   """
   name: str
   corpus: pipeline.EncodedCorpus
