@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from bert_mtl_ner import evaluation
 from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.experiments import grid as grid_lib
 from bert_mtl_ner.experiments import headline
+from bert_mtl_ner.experiments import plan as plan_lib
 from bert_mtl_ner.experiments import pretrained
 from bert_mtl_ner.experiments import records
 from bert_mtl_ner.experiments import report as report_lib
@@ -322,6 +324,25 @@ def test_committed_records_persist_runs_and_refuse_stale_ones(data_dir,
   run_app("experiments", *changed, "--rerun_stale")
   assert json.loads(path.read_text(encoding="utf-8"))["identity"][
       "lstm_units"] == 8
+
+
+def test_plan_total_says_when_runs_have_no_estimate():
+  cell = grid_lib.build_grid()[0]
+
+  def planned(estimate):
+    return plan_lib.PlannedRun(cell, 1, types.SimpleNamespace(epochs=3),
+                               "todo", estimate_seconds=estimate)
+
+  def left(*estimates):
+    text = plan_lib.format_plan([planned(e) for e in estimates], "how", 2)
+    return [l for l in text.splitlines() if l.startswith("left:")][0]
+
+  assert left(3600.0, 3600.0) == ("left: 2.00 h of one worker, about 1.00 h "
+                                  "with 2 workers")
+  assert left(3600.0, None) == ("left: at least 1.00 h of one worker, at "
+                                "least 0.50 h with 2 workers (1 run without "
+                                "an estimate)")
+  assert left(None, None) == "left: 2 runs, none with an estimate"
 
 
 def test_the_chosen_best_row_gets_its_extra_seeds_planned(data_dir, tmp_path):

@@ -214,9 +214,21 @@ def format_plan(plan: Sequence[PlannedRun], how: str, jobs: int) -> str:
   counts = {s: sum(1 for r in plan if r.state == s)
             for s in ("recorded", "done", "todo", "waiting", "stale")}
   lines += ["", "runs: " + ", ".join(f"{v} {k}" for k, v in counts.items()),
-            f"left: {hours(total)} of one worker"
-            + (f", about {hours(total / jobs)} with {jobs} workers"
-               if jobs > 1 else "")
-            + (f" ({len(left) - len(known)} runs without an estimate)"
-               if len(known) < len(left) else ""), how]
+            _left(total, len(left), len(known), jobs), how]
   return "\n".join(lines)
+
+
+def _left(seconds: float, runs: int, estimated: int, jobs: int) -> str:
+  """The line that totals what is left: a lower bound when some runs have no
+  estimate, and no hours at all when none has."""
+  if runs and not estimated:
+    return f"left: {runs} runs, none with an estimate"
+  bound = "at least " if estimated < runs else ""
+  line = f"left: {bound}{seconds / 3600:.2f} h of one worker"
+  if jobs > 1:
+    line += (f", {bound or 'about '}{seconds / 3600 / jobs:.2f} h with {jobs} "
+             f"workers")
+  if estimated < runs:
+    missing = runs - estimated
+    line += f" ({missing} run{'s' if missing > 1 else ''} without an estimate)"
+  return line
