@@ -136,7 +136,9 @@ def test_full_report_pairs_seeds_bootstraps_and_matches_its_summary():
       in report
   # Missing cells are marked, and the paper's Table 6 fills every type.
   assert "| BERT-CRF | 0 of 1 | missing |" in report
-  assert "**Incomplete**: 2 planned runs" in report
+  assert "**Incomplete**: 2 planned runs have" in report
+  assert "**Incomplete**: 1 planned run has" in report_lib.build_report(
+      results, meta, missing[:1], data)
   assert "| paper: MTL | 51.48 | 74.68 |" in report
   assert "(200 sentences)" in report
   json.dumps(data)  # summary.json

@@ -523,7 +523,9 @@ def build_report(results: Sequence[Dict], meta: Dict,
   if missing or meta.get("undecided_seeds"):
     undecided = meta.get("undecided_seeds", 0)
     lines.append(
-        f"- **Incomplete**: {len(missing)} planned runs have no result yet; "
+        f"- **Incomplete**: {len(missing)} planned "
+        + ("run has" if len(missing) == 1 else "runs have")
+        + " no result yet; "
         "their cells say `missing` or count their seeds as `n of m`"
         + (f"; {undecided} more runs (the extra seeds of each corpus's best "
            "single-task BERT row) wait for that choice" if undecided else "")
