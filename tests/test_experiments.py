@@ -417,6 +417,31 @@ def test_claims_say_better_only_when_interval_and_seeds_agree():
       "yet" in headline.claims(summary([1.0], 0.1, 0.9))
 
 
+def test_claims_report_the_cap_on_auxiliary_batches_once_it_ran():
+  cells = {"peoples_daily/mtl": {"label": "MTL", "variant": "mtl",
+                                 "seeds": [1, 2, 3], "missing_seeds": 0},
+           "peoples_daily/mtl_uncapped": {
+               "label": "MTL, no cap", "variant": "mtl_uncapped",
+               "seeds": [1], "missing_seeds": 0}}
+
+  def pair(scoring, delta):
+    return {"a": "peoples_daily/mtl_uncapped", "b": "peoples_daily/mtl",
+            "scoring": scoring, "metric": "f1",
+            "per_seed": {"deltas": [delta], "mean": delta},
+            "bootstrap": {"delta": delta, "low": delta - 0.5,
+                          "high": delta + 0.5, "p": 0.01}}
+
+  text = headline.claims({"meta": {}, "cells": cells, "significance": [
+      pair("peoples_daily_test", 2.0), pair(headline.UNSEEN, -3.0)]})
+  cap = [l for l in text.splitlines() if "cap on auxiliary" in l]
+  assert len(cap) == 1
+  assert "without the cap − with it: +2.00 F1 on the full test" in cap[0]
+  assert "1 and 3 seeds): better (one seed pair" in cap[0]
+  assert "unseen in MSRA train: -3.00 F1 on them" in cap[0]
+  assert "cap on auxiliary" not in headline.claims(
+      {"meta": {}, "cells": cells, "significance": []})
+
+
 def test_readme_headline_is_the_committed_reports():
   root = os.path.join(os.path.dirname(__file__), "..")
   sys.path.insert(0, os.path.join(root, "scripts"))
