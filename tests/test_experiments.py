@@ -78,6 +78,11 @@ def test_report_aggregates_seeds_and_compares_with_the_paper():
   for title in ("Table 4", "Figures 10–11", "Table 5", "Table 6", "Ablations"):
     assert title in report
   assert "[smoke preset]" in report.splitlines()[0]
+  assert "- Epochs: every run took 1 epoch\n" in report
+  results[0]["best"] = dict(results[0]["best"], epochs_run=4)
+  assert "- Epochs: runs took 1–4 epochs" in report_lib.build_report(
+      results, {"preset": "smoke", "description": "d", "command": "c",
+                "hardware": "h", "started": "s", "wall_seconds": 60})
 
 
 def _counted_result(cell, seed, counts, types):

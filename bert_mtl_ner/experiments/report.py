@@ -494,7 +494,11 @@ def _unseen_section(data: Dict, counts: Optional[Dict]) -> List[str]:
 
 def _epochs(data: Dict) -> str:
   ran = [e for c in data["cells"].values() for e in c["epochs_run"]]
-  return f"runs took {min(ran)}–{max(ran)} epochs" if ran else DASH
+  if not ran:
+    return DASH
+  if min(ran) == max(ran):
+    return f"every run took {ran[0]} epoch" + ("s" if ran[0] != 1 else "")
+  return f"runs took {min(ran)}–{max(ran)} epochs"
 
 
 def build_report(results: Sequence[Dict], meta: Dict,
