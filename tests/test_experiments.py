@@ -106,6 +106,16 @@ def _counted_result(cell, seed, counts, types):
   return result
 
 
+def test_significance_has_no_row_for_a_scoring_no_run_has():
+  cells = {c.name: c for c in grid_lib.build_grid()}
+  results = [_fake_result(cells[f"peoples_daily/{variant}"], 1, f1)
+             for variant, f1 in (("mtl", 90.0), ("bert_crf", 80.0),
+                                 ("bert_bilstm_crf", 85.0))]
+  data = report_lib.report_data(results, {}, resamples=10)
+  scorings = [r["scoring"] for r in data["significance"]]
+  assert scorings == ["peoples_daily_test", "peoples_daily_test_dedup"]
+
+
 def test_full_report_pairs_seeds_bootstraps_and_matches_its_summary():
   rng = np.random.default_rng(0)
   cells = report_lib.all_cells()

@@ -172,10 +172,13 @@ def _pairs(cells: Dict[str, Dict], best: Dict[str, Optional[str]]):
 def _significance(results: Sequence[Dict], cells: Dict[str, Dict],
                   best: Dict[str, Optional[str]], resamples: int) -> List[Dict]:
   rows = []
+  scored = {key for r in results for key in r["scores"]}
   for a, b in _pairs(cells, best):
     dataset = cells[a]["dataset"]
     keys, metric, _ = MAIN_SCORE[dataset]
-    for key in keys:
+    # A scoring no run has (the unseen sentences, under an eval_limit) gets
+    # no row; one that a missing run lacks keeps its row of dashes.
+    for key in (k for k in keys if k in scored):
       runs = {name: {r["seed"]: r for r in results if r["cell"] == name
                      and key in r["scores"]} for name in (a, b)}
       row = {"a": a, "b": b, "scoring": key, "metric": metric,
