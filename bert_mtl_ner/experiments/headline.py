@@ -127,6 +127,14 @@ def _pair(row: Dict, cells: Dict, what: str) -> str:
           f"seeds): {_verdict(row)}")
 
 
+def _by_scoring(rows: List[Dict], a: str, b: Optional[str] = None
+                ) -> Dict[str, Dict]:
+  """The significance rows of pair ``a`` − ``b`` (any ``b`` when None), by
+  scoring."""
+  return {r["scoring"]: r for r in rows
+          if r["a"] == a and (b is None or r["b"] == b)}
+
+
 def claims(summary: Optional[Dict]) -> str:
   """Markdown bullets on the paper's claims, from a full report's summary:
   MTL against the best single-task BERT row per corpus (with the paper's own
@@ -140,7 +148,7 @@ def claims(summary: Optional[Dict]) -> str:
   lines = []
   for dataset, name in CORPORA.items():
     key, what = CLAIM_SCORINGS[dataset]
-    mine = {r["scoring"]: r for r in rows if r["a"] == f"{dataset}/mtl"}
+    mine = _by_scoring(rows, f"{dataset}/mtl")
     if key not in mine:
       lines.append(f"- **{name}**: MTL against the best single-task BERT row: "
                    "not run yet.")
@@ -176,16 +184,14 @@ def claims(summary: Optional[Dict]) -> str:
 def _cap_claim(rows: List[Dict], cells: Dict) -> List[str]:
   """The bullet on the grid's own choice, the cap on auxiliary batches per
   epoch, once its People's Daily pair has run (else nothing)."""
-  mine = {r["scoring"]: r for r in rows
-          if r["a"] == "peoples_daily/mtl_uncapped"
-          and r["b"] == "peoples_daily/mtl" and r["bootstrap"] is not None}
-  if CLAIM_SCORINGS["peoples_daily"][0] not in mine:
-    return []
+  mine = _by_scoring(rows, "peoples_daily/mtl_uncapped", "peoples_daily/mtl")
   key, what = CLAIM_SCORINGS["peoples_daily"]
+  if key not in mine or mine[key]["bootstrap"] is None:
+    return []
   line = ("- **Our cap on auxiliary batches** (`--aux_ratio=1`, used by every "
           "multi-task cell above), People's Daily, without the cap − with it: "
           f"{_pair(mine[key], cells, what)}")
-  if UNSEEN in mine:
+  if UNSEEN in mine and mine[UNSEEN]["bootstrap"] is not None:
     line += ("; on the sentences unseen in MSRA train: "
              + _pair(mine[UNSEEN], cells, "them"))
   return [line + "."]

@@ -410,7 +410,7 @@ def _aux_cap(data: Dict) -> List[str]:
                  fmt(_score(cell, "peoples_daily_test", "f1")),
                  fmt(_score(cell, "peoples_daily_test_dedup", "f1")),
                  fmt(cell["dev_f1"]),
-                 ", ".join(str(e) for e in cell.get("epochs_run", [])) or DASH,
+                 ", ".join(str(e) for e in cell["epochs_run"]) or DASH,
                  DASH if not cell["wall_seconds"] else
                  f"{cell['wall_seconds']['mean'] / 60:.0f}"])
   return ["## Capping auxiliary batches", "",
