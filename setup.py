@@ -26,7 +26,7 @@ INSTALL_REQUIRES = [
 # bert-mtl-ner-COMMAND for each command.
 COMMANDS = ["train", "evaluate", "predict", "export", "serve", "experiments",
             "data", "calibrate", "select", "active-learning", "pretrain",
-            "import-bert"]
+            "import-bert", "tag-corpus"]
 CONSOLE_SCRIPTS = ["bert-mtl-ner = bert_mtl_ner.console:main"] + [
     f"bert-mtl-ner-{c} = bert_mtl_ner.console:{c.replace('-', '_')}"
     for c in COMMANDS]
@@ -45,6 +45,10 @@ setup(
     install_requires=INSTALL_REQUIRES,
     extras_require={
         "gpu": ["tensorflow[and-cuda]==2.15.1"],
+        # Bulk tagging (python -m bert_mtl_ner.tag_corpus). 2.61.0 resolves
+        # beside TensorFlow 2.15 (protobuf 4, numpy < 2); joblib 1.6 (through
+        # seqeval's scikit-learn) wants a cloudpickle newer than Beam's pin.
+        "beam": ["apache-beam==2.61.0", "joblib<1.6"],
         # selenium drives Debian's chromium + chromium-driver in the page test.
         # pytest-xdist: run_tests.sh spreads the tests over the cores. Its
         # --dist=loadgroup stops grouping on pytest 9.2 (pytest-xdist#1386:

@@ -17,7 +17,7 @@ COMMANDS = {
     "data": "data", "calibrate": "calibrate", "select": "select",
     "active-learning": "active_learning",
     "pretrain": "pretrain", "import-bert": "import_bert",
-    "diagram": "models",
+    "tag-corpus": "tag_corpus", "diagram": "models",
 }
 
 
@@ -65,4 +65,5 @@ select = _script("select")
 active_learning = _script("active-learning")
 pretrain = _script("pretrain")
 import_bert = _script("import-bert")
+tag_corpus = _script("tag-corpus")
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${BERT_MTL_NER_VENV:-$ROOT/.venv}"
-EXTRAS="${BERT_MTL_NER_EXTRAS:-test}"
+EXTRAS="${BERT_MTL_NER_EXTRAS:-test,beam}"
 
 find_python() {
   for candidate in "${PYTHON:-}" python3.11 python3 python; do

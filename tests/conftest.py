@@ -20,6 +20,8 @@ SHARED = REPO.parent / "shared"
 THIRD_PARTY_WARNINGS = (
     r"ignore:\s*TensorFlow Addons \(TFA\) has ended development:UserWarning",
     r"ignore:non-integer arguments to randrange\(\):DeprecationWarning",
+    # httplib2 (through apache-beam) calls pyparsing's old names on import.
+    r"ignore::DeprecationWarning:httplib2.*",
 )
 
 

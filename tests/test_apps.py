@@ -284,6 +284,10 @@ def test_console_scripts_run_the_commands(trained):
                           "--helpshort"], capture_output=True, text=True,
                          timeout=300)
   assert "--model_dir" in shown.stdout
+  bulk = subprocess.run([os.path.join(bin_dir, "bert-mtl-ner-tag-corpus"),
+                         "--helpshort"], capture_output=True, text=True,
+                        timeout=300)
+  assert "--saved_model" in bulk.stdout and "--text_field" in bulk.stdout
   unknown = subprocess.run([script, "tagg"], capture_output=True, text=True,
                            timeout=60)
   assert unknown.returncode == 2 and "unknown command 'tagg'" in unknown.stderr

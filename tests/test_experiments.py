@@ -500,3 +500,53 @@ def test_the_readme_gpu_guide_command_starts_and_writes_a_report(
                       "seed1" / "result.json").read_text(encoding="utf-8"))
   assert saved["model"]["bert"]["num_hidden_layers"] == 12
   assert saved["model"]["bert"]["hidden_size"] == 768
+
+
+def test_shards_together_train_the_whole_grid_once(data_dir, tmp_path):
+  args = ["--preset=smoke", f"--data_dir={data_dir}", "--seeds=1,2,3",
+          "--pretrain=", "--cells=^msra/bilstm_crf$",
+          "--train_limit=24", "--jobs=1", "--progress=false"]
+  trained = []
+  for part in ("0/2", "1/2"):
+    plan = run_app("experiments", *args, f"--shard={part}", "--plan",
+                   f"--results_dir={tmp_path / part[0]}",
+                   f"--record_dir={tmp_path / 'sharded'}")
+    assert f"shard {part}:" in plan.stdout
+    result = run_app("experiments", *args, f"--shard={part}",
+                     f"--results_dir={tmp_path / part[0]}",
+                     f"--record_dir={tmp_path / 'sharded'}")
+    runs = re.findall(r"\] (\S+ seed \d)", result.stdout)
+    planned = re.findall(r"^(\S+/\S+)\s+(\d)\s+todo", plan.stdout, re.M)
+    assert sorted(runs) == sorted(f"{c} seed {s}" for c, s in planned)
+    trained.append(set(runs))
+  assert trained[0] and trained[1] and not trained[0] & trained[1]
+  whole = run_app("experiments", *args, f"--results_dir={tmp_path / 'w'}",
+                  f"--record_dir={tmp_path / 'whole'}")
+  assert trained[0] | trained[1] == set(
+      re.findall(r"\] (\S+ seed \d)", whole.stdout))
+
+  def records_of(folder):
+    found = {}
+    for path in sorted((folder / "runs").rglob("*.json")):
+      found[str(path.relative_to(folder))] = json.loads(
+          path.read_text(encoding="utf-8"))["scores"]
+    return found
+
+  assert len(records_of(tmp_path / "whole")) == 3
+  assert records_of(tmp_path / "sharded") == records_of(tmp_path / "whole")
+  run_app("experiments", *args, "--report", f"--results_dir={tmp_path / 'x'}",
+          f"--record_dir={tmp_path / 'sharded'}")
+  report = (tmp_path / "sharded" / "REPORT.md").read_text(encoding="utf-8")
+  assert "| BiLSTM-CRF | 3 |" in report
+
+
+def test_shard_is_stable_and_checked():
+  assert grid_lib.parse_shard("") is None
+  assert grid_lib.parse_shard("1/4") == (1, 4)
+  for bad in ("4/4", "a/2", "1"):
+    with pytest.raises(UsageError, match="--shard"):
+      grid_lib.parse_shard(bad)
+  names = [(f"c{i}", s) for i in range(30) for s in (1, 2, 3)]
+  parts = [grid_lib.shard_of(n, s, 3) for n, s in names]
+  assert parts == [grid_lib.shard_of(n, s, 3) for n, s in reversed(names)][::-1]
+  assert set(parts) == {0, 1, 2}

@@ -54,6 +54,10 @@ flags.DEFINE_list("seeds", [], "Seeds of the grid's rows (default: the "
 flags.DEFINE_string("cells", "", "Train (and --plan) only the cells whose name "
                     "(dataset/variant) matches this regular expression; the "
                     "report still covers the whole grid.")
+flags.DEFINE_string("shard", "", "I/N: train (and --plan) only part I of N "
+                    "disjoint parts of the runs, chosen by a stable hash of "
+                    "each run's cell and seed, for a cluster's job array "
+                    "(docs/experiments.md); the report covers the whole grid.")
 flags.DEFINE_integer("jobs", None, "Worker processes sharing the grid (default: "
                      "the preset's); each gets cores/jobs threads.")
 flags.DEFINE_string("pretrain", None, "A bert_mtl_ner.pretrain flagfile whose "
@@ -181,10 +185,10 @@ class Grid:
   (``--cells``) narrows what this invocation trains and plans."""
 
   def __init__(self, preset, cells, seeds, base, encoder_sha, start,
-               select=""):
+               select="", shard=None):
     self.preset, self.cells, self.seeds = preset, cells, seeds
     self.base, self.encoder_sha, self.start = base, encoder_sha, start
-    self.select = select
+    self.select, self.shard = select, shard
     self.locked = locked_fields()
     self.throughput = plan_lib.load_throughput(preset.record_dir)
 
@@ -197,6 +201,10 @@ class Grid:
     how = plan_lib.add_estimates(runs, self.throughput)  # from every run
     if not whole:
       runs = [r for r in runs if re.search(self.select, r.cell.name)]
+      if self.shard:
+        part, count = self.shard
+        runs = [r for r in runs
+                if grid_lib.shard_of(r.cell.name, r.seed, count) == part]
     return runs, how
 
   def check_stale(self, runs) -> None:
@@ -260,6 +268,7 @@ def main(argv) -> None:
   cells = grid_lib.build_grid(random_init_rows=bool(flagfile),
                               extra=preset.extra_cells)
   grid_lib.check_selection(FLAGS.cells, [c.name for c in cells])
+  shard = grid_lib.parse_shard(FLAGS.shard)
   base = base_run(preset)
   # run_experiments.sh sets the start before its data checks.
   start = float(os.environ.get("BERT_MTL_NER_GRID_START") or time.time())
@@ -270,9 +279,13 @@ def main(argv) -> None:
   base, encoder = with_encoder(base, flagfile,
                                pretrain=not (FLAGS.plan or FLAGS.report))
   encoder_sha = records.encoder_sha256(base.bert_model)
-  grid = Grid(preset, cells, seeds, base, encoder_sha, start, FLAGS.cells)
+  grid = Grid(preset, cells, seeds, base, encoder_sha, start, FLAGS.cells,
+              shard)
   if FLAGS.plan:
     runs, how = grid.plan()
+    if shard:
+      print(f"shard {shard[0]}/{shard[1]}: {len(runs)} of "
+            f"{len(grid.plan(whole=True)[0])} runs")
     print(plan_lib.format_plan(runs, how, jobs))
     if encoder_sha is None and flagfile:
       print(f"(no cached encoder at {base.bert_model}: the first grid "

@@ -13,8 +13,9 @@ is unlabeled), as in the paper.
 """
 
 import dataclasses
+import hashlib
 import re
-from typing import Dict, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 from bert_mtl_ner.errors import UsageError
 
@@ -166,3 +167,27 @@ def check_selection(pattern: str, names: Sequence[str]) -> None:
   if not matched:
     raise UsageError(f"--cells={pattern} matches no cell of this grid; its "
                      f"cells: {', '.join(names)}")
+
+
+def parse_shard(value: str) -> Optional[Tuple[int, int]]:
+  """``--shard=I/N`` as (I, N); None for an empty value.
+
+  Raises:
+    UsageError: not two integers with 0 <= I < N.
+  """
+  if not value:
+    return None
+  match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", value)
+  if not match or not int(match.group(1)) < int(match.group(2)):
+    raise UsageError(f"--shard={value}: give I/N with 0 <= I < N, e.g. 0/4 "
+                     "(a Slurm array's $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_"
+                     "TASK_COUNT, a Kubernetes Job's $JOB_COMPLETION_INDEX/"
+                     "its completions)")
+  return int(match.group(1)), int(match.group(2))
+
+
+def shard_of(cell_name: str, seed: int, count: int) -> int:
+  """The part (of ``count``) that trains a run: a stable hash of the run's
+  name and seed, the same on every machine and whatever the grid's order."""
+  digest = hashlib.sha256(f"{cell_name}/seed{seed}".encode("utf-8")).digest()
+  return int.from_bytes(digest[:8], "big") % count

@@ -32,7 +32,7 @@ from bert_mtl_ner.models import USES_BERT
 # Flags that do not change what a run learns or scores.
 NOT_IDENTITY = ("model_dir", "data_dir", "progress", "log_every",
                 "eval_batch_size", "bert_model", "jit_compile",
-                "distribution_strategy", "tpu")
+                "distribution_strategy", "tpu", "worker_timeout")
 ENCODER_FILE = "tf_model.h5"
 
 

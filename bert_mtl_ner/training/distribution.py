@@ -6,30 +6,42 @@
   first GPU if there is one, else on the CPU;
 * ``mirrored``: every local GPU (or every logical CPU device), one replica each;
 * ``multi_worker_mirrored``: several machines, each described by ``TF_CONFIG``
-  (see the TensorFlow guide); one machine without ``TF_CONFIG`` works too;
+  (see ``cluster`` and docs/distributed.md); without ``TF_CONFIG`` it runs as
+  one worker and says so;
 * ``tpu``: a Cloud TPU named by ``--tpu`` (an address or a name).
 
-The training loop draws its batches in Python (one task per step), so a batch is
-cut into one slice per replica (``shard``) and each replica's loss is its slice's
+The training loop draws its batches in Python (one task per step): every worker
+draws the same global batch (same seed, same order), and the batch is cut into
+one slice per replica of the whole cluster (``shard``) and each replica's loss is its slice's
 weighted sum divided by the whole batch's size: summed over replicas, the
 gradients are those of the single-device mean.
 """
 
+import sys
 from typing import Dict, Optional
 
 import tensorflow as tf
 
 from bert_mtl_ner.errors import UsageError
+from bert_mtl_ner.training import cluster
 
 STRATEGIES = ("one_device", "mirrored", "multi_worker_mirrored", "tpu")
 
 
-def make_strategy(name: str, tpu: Optional[str] = None
-                  ) -> tf.distribute.Strategy:
+def make_strategy(name: str, tpu: Optional[str] = None,
+                  worker_timeout: float = 600.0) -> tf.distribute.Strategy:
   """The ``tf.distribute`` strategy called ``name`` (see the module docstring).
 
+  Args:
+    name: one of ``STRATEGIES``.
+    tpu: the TPU's name or address, for ``tpu``.
+    worker_timeout: ``multi_worker_mirrored``: seconds to wait for every
+      worker of ``TF_CONFIG`` to come up (0: forever); then the process stops
+      with one line naming the unreachable addresses.
+
   Raises:
-    UsageError: an unknown name, or ``tpu`` without a reachable TPU.
+    UsageError: an unknown name, a bad ``TF_CONFIG``, or ``tpu`` without a
+      reachable TPU.
   """
   if name == "one_device":
     return tf.distribute.get_strategy()
@@ -40,7 +52,7 @@ def make_strategy(name: str, tpu: Optional[str] = None
         devices, cross_device_ops=None if gpus else
         tf.distribute.ReductionToOneDevice())
   if name == "multi_worker_mirrored":
-    return tf.distribute.MultiWorkerMirroredStrategy()
+    return _multi_worker(worker_timeout)
   if name == "tpu":
     try:
       resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu or "")
@@ -52,6 +64,20 @@ def make_strategy(name: str, tpu: Optional[str] = None
     return tf.distribute.TPUStrategy(resolver)
   raise UsageError(f"unknown --distribution_strategy={name!r}; known: "
                    f"{', '.join(STRATEGIES)}")
+
+
+def _multi_worker(timeout: float) -> tf.distribute.Strategy:
+  role = cluster.read_tf_config()
+  if role is None:
+    print("note: TF_CONFIG is not set, so --distribution_strategy="
+          "multi_worker_mirrored runs as one worker", file=sys.stderr)
+    return tf.distribute.MultiWorkerMirroredStrategy()
+  with cluster.StartupWatchdog(role, timeout):
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    # A first collective: every worker has joined when it returns.
+    strategy.reduce(tf.distribute.ReduceOp.SUM,
+                    strategy.run(lambda: tf.constant(1.0)), axis=None)
+  return strategy
 
 
 def shard(batch: Dict[str, tf.Tensor], index: int, count: int

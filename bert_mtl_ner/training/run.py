@@ -26,6 +26,7 @@ from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.keras import keras
 from bert_mtl_ner.layers import bert_encoder
 from bert_mtl_ner.models import USES_BERT, ModelConfig, build_model
+from bert_mtl_ner.training import cluster
 from bert_mtl_ner.training import distribution
 from bert_mtl_ner.training import multitask
 from bert_mtl_ner.training import optimization
@@ -245,10 +246,30 @@ def train(run: TrainRun) -> Optional[Dict]:
   aux = [load_aux_task(run, spec) for spec in run.aux_tasks]
   config = model_config(run, labels, tokenizer, {n: l for n, _, l in aux})
   run_dir.check_compatible(run.model_dir, config, vocab_file)
-  run_dir.save_setup(run.model_dir, dataclasses.asdict(run), config,
-                     vocab_file)
   precision.set_policy(run.mixed_precision)
-  strategy = distribution.make_strategy(run.distribution_strategy, run.tpu)
+  strategy = distribution.make_strategy(run.distribution_strategy, run.tpu,
+                                        run.worker_timeout)
+  role = (cluster.read_tf_config()
+          if run.distribution_strategy == "multi_worker_mirrored" else None)
+  # The chief writes --model_dir; another worker a folder of its own.
+  out_dir = cluster.write_dir(run.model_dir, role)
+  try:
+    return _train(run, strategy, out_dir, config, vocab_file, tokenizer,
+                  train, dev, labels, aux)
+  except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as err:
+    if role is None:
+      raise
+    raise cluster.lost_peer_error(role, run.model_dir, err) from None
+  finally:
+    cluster.remove_write_dir(run.model_dir, out_dir)
+
+
+def _train(run: TrainRun, strategy, out_dir: str, config: ModelConfig,
+           vocab_file: str, tokenizer, train, dev, labels, aux
+           ) -> Optional[Dict]:
+  """Builds the model under ``strategy`` and trains it, writing ``out_dir``
+  and resuming from ``run.model_dir``."""
+  run_dir.save_setup(out_dir, dataclasses.asdict(run), config, vocab_file)
   with strategy.scope():  # variables and optimizer states live on its devices
     model = build_model(config)
     tasks, sizes = training_tasks(run, model, tokenizer, train, labels, aux)
@@ -258,13 +279,13 @@ def train(run: TrainRun) -> Optional[Dict]:
     tagger = inference.Tagger(model, tokenizer, labels, run.max_seq_len,
                               batch_size=run.eval_batch_size)
     trainer = trainer_lib.Trainer(
-        model, train_config(run, sizes), run.model_dir,
+        model, train_config(run, sizes), out_dir,
         lambda: evaluation.evaluate_sentences(tagger, dev)[0], strategy,
-        labels=labels)
+        labels=labels, restore_dir=run.model_dir)
   history = trainer.fit(tasks)
-  if not run_dir.best_weights(run.model_dir):
+  if not run_dir.best_weights(out_dir):
     return None
-  best = run_dir.read_json(os.path.join(run.model_dir, run_dir.BEST_POINTER))
+  best = run_dir.read_json(os.path.join(out_dir, run_dir.BEST_POINTER))
   best["epochs_run"] = len(history)
   return best
 

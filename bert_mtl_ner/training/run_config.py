@@ -161,6 +161,10 @@ class TrainRun:
            "devices), multi_worker_mirrored (TF_CONFIG), tpu (--tpu).")
   tpu: Optional[str] = config_flags.field(
       None, help="TPU name or address for --distribution_strategy=tpu.")
+  worker_timeout: float = config_flags.field(
+      600.0, help="multi_worker_mirrored: seconds to wait for every worker "
+                  "that TF_CONFIG names to come up, then stop with an error "
+                  "naming the unreachable ones (0: wait forever).")
   log_every: int = config_flags.field(
       50, help="Steps between TensorBoard summaries.")
   eval_batch_size: int = config_flags.field(

@@ -200,16 +200,21 @@ class Trainer:
       strategy.
     labels: the main task's tag names, for the axes of the transition
       heatmap in TensorBoard.
+    restore_dir: where to resume from, when not ``model_dir``: a worker other
+      than the chief of a multi-worker run writes a folder of its own but
+      resumes from the chief's checkpoints and metrics (``cluster``).
   """
 
   def __init__(self, model: keras.Model, config: TrainConfig, model_dir: str,
                evaluate: Evaluate,
                strategy: Optional[tf.distribute.Strategy] = None,
-               labels: Optional[Sequence[str]] = None):
+               labels: Optional[Sequence[str]] = None,
+               restore_dir: Optional[str] = None):
     self.model = model
     self.labels = labels
     self.config = config
     self.model_dir = model_dir
+    self.restore_dir = restore_dir or model_dir
     self.evaluate = evaluate
     self.strategy = strategy or tf.distribute.get_strategy()
     self.crf = model.get_layer("crf")
@@ -330,11 +335,11 @@ class Trainer:
       tf.cond(finite, apply, lambda: tf.constant(False))
     return loss, norm
 
-  def _metrics_path(self) -> str:
-    return os.path.join(self.model_dir, "metrics.jsonl")
+  def _metrics_path(self, folder: Optional[str] = None) -> str:
+    return os.path.join(folder or self.model_dir, "metrics.jsonl")
 
   def _read_metrics(self, upto: int) -> List[Dict]:
-    path = self._metrics_path()
+    path = self._metrics_path(self.restore_dir)
     if not os.path.exists(path):
       return []
     with open(path, encoding="utf-8") as stream:
@@ -343,7 +348,8 @@ class Trainer:
 
   def restore(self) -> int:
     """Restores the latest epoch checkpoint, if any; returns epochs done."""
-    latest = self.manager.latest_checkpoint
+    latest = tf.train.latest_checkpoint(
+        os.path.join(self.restore_dir, "checkpoints"))
     if latest:
       self.checkpoint.restore(latest).assert_existing_objects_matched()
       logging.info("resumed from %s after epoch %d", latest,
