@@ -57,7 +57,9 @@ setup(
         "test": ["pytest>=8,<9.2", "pytest-xdist>=3.5", "hypothesis>=6",
                  "selenium==4.38.0", "pyflakes>=3.2,<5"],
     },
-    package_data={"bert_mtl_ner.experiments": ["paper_tables.json"],
+    # Every file a command needs by default (tests/test_wheel.py).
+    package_data={"bert_mtl_ner": ["vocab/chars.txt", "vocab/README.md"],
+                  "bert_mtl_ner.experiments": ["paper_tables.json"],
                   "bert_mtl_ner.server": ["page.html"]},
     entry_points={"console_scripts": CONSOLE_SCRIPTS},
     include_package_data=True,

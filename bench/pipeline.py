@@ -16,11 +16,12 @@ from bert_mtl_ner import tokenization
 from bert_mtl_ner.data import pipeline
 from bert_mtl_ner.data import registry
 from bert_mtl_ner.data import tags as tags_lib
+from bert_mtl_ner.data import vocab as vocab_lib
 
 flags.DEFINE_string("dataset", "msra", "Registered dataset.")
 flags.DEFINE_string("split", "train", "Split.")
 flags.DEFINE_string("data_dir", None, "Data folder.")
-flags.DEFINE_string("vocab_file", "vocab/chars.txt", "Vocabulary.")
+flags.DEFINE_string("vocab_file", vocab_lib.DEFAULT_CHAR_VOCAB, "Vocabulary.")
 flags.DEFINE_integer("limit", 10000, "Sentences used.")
 flags.DEFINE_integer("batch_size", 32, "Batch size.")
 flags.DEFINE_integer("max_seq_len", 150, "Tokens per row, specials included.")

@@ -129,7 +129,7 @@ def test_committed_char_vocab_is_what_the_command_builds(data_dir, tmp_path):
   out = tmp_path / "chars.txt"
   run_data("--action=vocab", f"--data_dir={data_dir}", f"--output={out}",
            "--format=json")
-  committed = os.path.join(os.path.dirname(__file__), "..", "vocab",
-                           "chars.txt")
+  committed = os.path.join(os.path.dirname(__file__), "..", "bert_mtl_ner",
+                           "vocab", "chars.txt")
   with open(committed, "rb") as a, open(out, "rb") as b:
     assert a.read() == b.read()

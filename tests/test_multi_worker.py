@@ -30,6 +30,8 @@ TOY = ["--model=bilstm_crf", "--train_limit=64", "--batch_size=16",
        "--dropout=0", "--embedding_dim=8", "--lstm_units=8",
        "--learning_rate=5e-3", "--patience=0", "--progress=false", "--seed=5",
        "--log_every=1"]
+SMOKE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))), "configs", "smoke.cfg")
 SETUP_FILES = ("flags.json", "model_config.json", "labels.json", "vocab.txt",
                "best.json", "metrics.jsonl")
 
@@ -144,14 +146,35 @@ def test_two_workers_train_like_one_process_and_only_the_chief_writes(
                                err_msg=name)
 
 
-def test_two_workers_train_the_multi_task_model(toy_corpus, tmp_path):
-  model_dir = tmp_path / "mtl"
-  workers, tmpdirs = start_workers(
-      toy_corpus, tmp_path, model_dir, "--model=mtl", "--epochs=1",
-      f"--aux_tasks={toy_corpus}/dev.txt", "--task_hidden_units=8")
+@pytest.mark.parametrize("extra", [
+    [],
+    ["--model=mtl", "--aux_tasks=peoples_daily", "--task_hidden_units=16"],
+], ids=["smoke", "multi_task_smoke"])
+def test_two_workers_train_the_smoke_configs(data_dir, tmp_path, extra):
+  model_dir = tmp_path / "smoke"
+  workers, tmpdirs = [], []
+  ports = free_ports(2)
+  for index in range(2):
+    tmpdir = tmp_path / f"tmp_worker{index}"
+    tmpdir.mkdir()
+    workers.append(subprocess.Popen(
+        [sys.executable, "-m", "bert_mtl_ner.train", f"--flagfile={SMOKE}",
+         f"--data_dir={data_dir}", "--train_limit=48", "--dev_limit=16",
+         "--epochs=1", "--progress=false", f"--model_dir={model_dir}",
+         "--distribution_strategy=multi_worker_mirrored",
+         "--worker_timeout=120", *extra],
+        env=dict(os.environ, TF_CONFIG=tf_config(ports, index),
+                 TMPDIR=str(tmpdir)),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    tmpdirs.append(tmpdir)
   for code, _, err in finish(workers):
     assert code == 0, err[-3000:]
-  assert set(read_metrics(model_dir)[0]["task_batches"]) == {"main", "dev"}
+  for name in SETUP_FILES:
+    assert (model_dir / name).is_file(), name
+  metrics = read_metrics(model_dir)
+  assert len(metrics) == 1
+  if extra:
+    assert set(metrics[0]["task_batches"]) == {"msra", "peoples_daily"}
   assert not [f for f in os.listdir(tmpdirs[1]) if f.startswith("bert_mtl")]
 
 
@@ -159,8 +182,8 @@ def test_killed_worker_resumes_from_the_chiefs_checkpoint(toy_corpus,
                                                          tmp_path):
   model_dir = tmp_path / "model"
   ports = free_ports(2)
-  # Slow epochs (all 120 sentences, batches of 4) leave time to kill mid-epoch.
-  slow = ["--epochs=2", "--train_limit=0", "--batch_size=4"]
+  # Small batches (16 steps an epoch) leave time to kill mid-epoch.
+  slow = ["--epochs=2", "--batch_size=4"]
   workers, _ = start_workers(toy_corpus, tmp_path, model_dir, *slow,
                              ports=ports)
   saved = model_dir / "checkpoints" / "checkpoint"  # after epoch 1

@@ -6,7 +6,7 @@ Usage:
   python -m bert_mtl_ner.data --action=download --data_dir=DIR
   python -m bert_mtl_ner.data --action=overlap --data_dir=DIR [--format=json]
   python -m bert_mtl_ner.data --action=split --output=DIR   # MSRA split, pair format
-  python -m bert_mtl_ner.data --action=vocab --output=vocab/chars.txt
+  python -m bert_mtl_ner.data --action=vocab --output=bert_mtl_ner/vocab/chars.txt
   python -m bert_mtl_ner.data --action=vectors --output=runs/char_vectors.txt
 
 With ``--format=json`` the result is one JSON object on stdout and nothing else;
@@ -49,7 +49,7 @@ flags.DEFINE_enum("tag_scheme", "bio", list(tags_lib.SCHEMES),
                   "Tag scheme of --files (converted to BIO).")
 flags.DEFINE_string("output", None, "split: output folder; vocab: output file.")
 flags.DEFINE_integer("min_count", 1, "vocab: least count of a kept character.")
-flags.DEFINE_string("vocab_file", "vocab/chars.txt",
+flags.DEFINE_string("vocab_file", vocab_lib.DEFAULT_CHAR_VOCAB,
                     "vectors: the vocabulary whose tokens get vectors.")
 flags.DEFINE_integer("dim", 128, "vectors: size of a character vector.")
 flags.DEFINE_integer("window", 2, "vectors: co-occurrence window (characters).")

@@ -8,12 +8,17 @@ frequent first, ties by code point; whitespace is left to the space token.
 """
 
 import collections
+import os
 from typing import Iterable, List
 
 from bert_mtl_ner import tokenization
 from bert_mtl_ner.data.records import Sentence
 from bert_mtl_ner.io_utils import atomic_write_text
 
+# The character vocabulary of the BiLSTM-CRF (``--vocab_file``'s default),
+# shipped inside the package so that an installed wheel has it too.
+DEFAULT_CHAR_VOCAB = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), "vocab", "chars.txt")
 SPECIAL_TOKENS = (tokenization.PAD, "[unused1]", tokenization.UNK,
                   tokenization.CLS, tokenization.SEP, tokenization.MASK)
 

@@ -6,7 +6,6 @@ grid calls it in-process for each cell.
 
 import dataclasses
 import os
-import pathlib
 import re
 from typing import Dict, Optional
 
@@ -21,6 +20,7 @@ from bert_mtl_ner.data import pipeline
 from bert_mtl_ner.data import readers
 from bert_mtl_ner.data import registry
 from bert_mtl_ner.data import tags as tags_lib
+from bert_mtl_ner.data import vocab as vocab_lib
 from bert_mtl_ner.data.records import Sentence
 from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.keras import keras
@@ -33,9 +33,6 @@ from bert_mtl_ner.training import optimization
 from bert_mtl_ner.training import precision
 from bert_mtl_ner.training import trainer as trainer_lib
 from bert_mtl_ner.training.run_config import TrainRun
-
-DEFAULT_CHAR_VOCAB = str(pathlib.Path(__file__).resolve().parents[2] /
-                         "vocab" / "chars.txt")
 
 
 def check_flags(run: TrainRun) -> None:
@@ -92,7 +89,7 @@ def resolve_vocab_file(run: TrainRun) -> str:
   bert_vocab = os.path.join(run.bert_model, "vocab.txt")
   if run.model in USES_BERT and os.path.isfile(bert_vocab):
     return bert_vocab
-  return DEFAULT_CHAR_VOCAB
+  return vocab_lib.DEFAULT_CHAR_VOCAB
 
 
 def bert_choice(run: TrainRun, vocab_size: int) -> bert_encoder.BertChoice:

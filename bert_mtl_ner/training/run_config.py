@@ -52,7 +52,7 @@ class TrainRun:
   vocab_file: Optional[str] = config_flags.field(
       None,
       help="Vocabulary; default: the BERT directory's vocab.txt, else "
-           "vocab/chars.txt.")
+           "the package's vocab/chars.txt.")
   do_lower_case: bool = config_flags.field(
       True, help="Lower-case characters before lookup.")
   max_seq_len: int = config_flags.field(
