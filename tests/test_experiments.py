@@ -79,6 +79,15 @@ def test_report_aggregates_seeds_and_compares_with_the_paper():
     assert title in report
   assert "[smoke preset]" in report.splitlines()[0]
   assert "- Epochs: every run took 1 epoch\n" in report
+  # One epoch of a cap of one, no patience: every run hit its cap.
+  assert "- Stopped by: **5 of 5 runs stopped at their epoch cap**" in report
+  assert "| `msra/mtl` | 2 | 1 | 1 | 1 | **cap** | — |" in report
+  results[1]["best"] = dict(results[1]["best"], stopped_by="early_stopping",
+                            dev_curve=[88.0, 92.0])
+  assert "| `msra/mtl` | 2 | 1 | 1 | 1 | early stopping | 88.0 92.0 |" in \
+      report_lib.build_report(results, {
+          "preset": "smoke", "description": "d", "command": "c",
+          "hardware": "h", "started": "s", "wall_seconds": 60})
   results[0]["best"] = dict(results[0]["best"], epochs_run=4)
   assert "- Epochs: runs took 1–4 epochs" in report_lib.build_report(
       results, {"preset": "smoke", "description": "d", "command": "c",
@@ -408,26 +417,33 @@ def test_unseen_scores_come_from_the_full_tests_counts():
 
 
 def test_claims_say_better_only_when_interval_and_seeds_agree():
-  cell = lambda variant, label: {"label": label, "variant": variant,
-                                 "seeds": [1, 2, 3], "missing_seeds": 0}
-  def summary(deltas, low, high):
+  cell = lambda variant, label, stops: {
+      "label": label, "variant": variant, "seeds": [1, 2, 3],
+      "missing_seeds": 0, "stopped_by": stops}
+  early = ["early_stopping"] * 3
+  def summary(deltas, low, high, stops=early):
     return {"meta": {}, "cells": {
-        "msra/mtl": cell("mtl", "MTL"),
-        "msra/bert_crf": cell("bert_crf", "BERT-CRF")},
+        "msra/mtl": cell("mtl", "MTL", stops),
+        "msra/bert_crf": cell("bert_crf", "BERT-CRF", early)},
             "significance": [{
                 "a": "msra/mtl", "b": "msra/bert_crf", "scoring": "msra_test",
                 "metric": "f1", "per_seed": {"deltas": deltas,
                                              "mean": float(np.mean(deltas))},
                 "bootstrap": {"delta": float(np.mean(deltas)), "low": low,
                               "high": high, "p": 0.01}}]}
-  assert "3 and 3 seeds): better;" in headline.claims(
-      summary([0.5, 0.7, 0.2], 0.1, 0.9))
+  assert "3 and 3 seeds; 0 of 6 runs stopped at the epoch cap): better;" in \
+      headline.claims(summary([0.5, 0.7, 0.2], 0.1, 0.9))
+  # The same numbers with a run cut short by the cap: no verdict.
+  capped = headline.claims(summary([0.5, 0.7, 0.2], 0.1, 0.9,
+                                   ["early_stopping", "cap", "early_stopping"]))
+  assert "1 of 6 runs stopped at the epoch cap): not called" in capped
+  assert "better" not in capped
   assert "no difference shown" in headline.claims(
       summary([0.5, -0.1, 0.2], 0.1, 0.9))  # one seed disagrees
   assert "no difference shown" in headline.claims(
       summary([0.5, 0.7, 0.2], -0.1, 0.9))  # the interval holds 0
-  assert "seeds): worse;" in headline.claims(summary([-1.0, -2.0, -0.5], -2.5,
-                                                     -0.2))
+  assert "epoch cap): worse;" in headline.claims(summary([-1.0, -2.0, -0.5],
+                                                        -2.5, -0.2))
   assert "CLUENER2020**: MTL against the best single-task BERT row: not run " \
       "yet" in headline.claims(summary([1.0], 0.1, 0.9))
 
@@ -451,7 +467,8 @@ def test_claims_report_the_cap_on_auxiliary_batches_once_it_ran():
   cap = [l for l in text.splitlines() if "cap on auxiliary" in l]
   assert len(cap) == 1
   assert "without the cap − with it: +2.00 F1 on the full test" in cap[0]
-  assert "1 and 3 seeds): better (one seed pair" in cap[0]
+  assert "1 and 3 seeds; 0 of 0 runs stopped at the epoch cap): better (one " \
+      "seed pair" in cap[0]
   assert "unseen in MSRA train: -3.00 F1 on them" in cap[0]
   assert "cap on auxiliary" not in headline.claims(
       {"meta": {}, "cells": cells, "significance": []})
@@ -550,3 +567,31 @@ def test_shard_is_stable_and_checked():
   parts = [grid_lib.shard_of(n, s, 3) for n, s in names]
   assert parts == [grid_lib.shard_of(n, s, 3) for n, s in reversed(names)][::-1]
   assert set(parts) == {0, 1, 2}
+
+
+def test_what_stopped_a_run():
+  record = lambda ran, best, cap=10, patience=3, said=None: {
+      "best": dict({"epochs_run": ran, "epoch": best},
+                   **({"stopped_by": said} if said else {})),
+      "identity": {"epochs": cap, "patience": patience}}
+  assert records.stopped_by(record(6, 3)) == "early_stopping"  # before the cap
+  assert records.stopped_by(record(10, 7)) == "early_stopping"  # 3 flat epochs
+  assert records.stopped_by(record(10, 8)) == "cap"  # still within patience
+  assert records.stopped_by(record(10, 10)) == "cap"
+  assert records.stopped_by(record(10, 2, patience=0)) == "cap"
+  assert records.stopped_by(record(10, 10, said="early_stopping")) == \
+      "early_stopping"  # what the run itself recorded
+  assert records.stopped_by({"best": None, "identity": {}}) is None
+  summary = {"meta": {"preset": "full"}, "runs": [
+      {"cell": "msra/mtl", "seed": s, "stopped_by": stop,
+       "scores": {"msra_test": {"f1": 90.0}}}
+      for s, stop in ((1, "cap"), (2, "early_stopping"))]}
+  assert headline._mean(summary, "msra/mtl", "msra_test", "f1") == \
+      "90.00 (2 seeds, **1 capped**)"
+  # A report from before runs said: judged by its preset's cap (cpu: 3
+  # epochs, no patience).
+  old = {"meta": {"preset": "cpu"}, "runs": [
+      {"cell": "msra/mtl", "seed": 1, "best": {"epoch": 3, "epochs_run": 3},
+       "scores": {"msra_test": {"f1": 50.0}}}]}
+  assert headline._mean(old, "msra/mtl", "msra_test", "f1") == \
+      "50.00 (1 seed, **all capped**)"

@@ -13,6 +13,8 @@ import statistics
 from typing import Dict, List, Optional, Sequence
 
 from bert_mtl_ner.experiments import paper
+from bert_mtl_ner.experiments import presets
+from bert_mtl_ner.experiments import records
 
 # (corpus and score, our cell, scoring key, metric, paper number or None).
 ROWS = (
@@ -51,14 +53,33 @@ def load(path: str) -> Optional[Dict]:
     return json.load(stream)
 
 
+def stopped_by(summary: Dict, run: Dict) -> Optional[str]:
+  """What ended a run of a report's ``runs`` list; for a report written
+  before runs said so, judged from its preset's cap and patience."""
+  if run.get("stopped_by"):
+    return run["stopped_by"]
+  preset = presets.PRESETS.get(summary["meta"].get("preset"))
+  if preset is None:
+    return None
+  flags = dict(preset.overrides, **preset.overrides_for(run["cell"]))
+  return records.stopped_by({"best": run.get("best"), "identity": flags})
+
+
 def _mean(summary: Optional[Dict], cell: str, key: str, metric: str) -> str:
+  """The mean over seeds, the seeds, and how many runs stopped at their
+  epoch cap (``capped``: cut short, perhaps still improving)."""
   if not summary:
     return "—"
   runs = [r for r in summary["runs"] if r["cell"] == cell]
-  values = [r["scores"][key][metric] for r in runs if key in r["scores"]]
-  if not values:
+  scored = [r for r in runs if key in r["scores"]]
+  if not scored:
     return "—" if runs else "not run yet"  # —: not scored that way
+  values = [r["scores"][key][metric] for r in scored]
   seeds = f"{len(values)} seed{'s' if len(values) > 1 else ''}"
+  capped = sum(1 for r in scored if stopped_by(summary, r) == "cap")
+  if capped:
+    seeds += (", **all capped**" if capped == len(scored) else
+              f", **{capped} capped**")
   return f"{statistics.mean(values):.2f} ({seeds})"
 
 
@@ -98,12 +119,22 @@ def _seeds_of(cell: Dict) -> str:
   return f"{done} of {done + missing}" if missing else str(done)
 
 
-def _verdict(row: Dict) -> str:
+def _capped(cells: Dict, *names: str) -> tuple:
+  """(runs stopped at their epoch cap, runs) of the cells ``names``."""
+  stops = [s for n in names for s in cells[n].get("stopped_by") or []]
+  return sum(1 for s in stops if s == "cap"), len(stops)
+
+
+def _verdict(row: Dict, capped: int = 0) -> str:
   """What the pair's numbers show: a difference only when the bootstrap
-  interval excludes 0 and every seed's difference has its sign."""
+  interval excludes 0, every seed's difference has its sign, and no run of
+  either side stopped at its epoch cap (``capped``)."""
   boot, deltas = row["bootstrap"], row["per_seed"]["deltas"]
   if boot is None or not deltas:
     return "not measured yet"
+  if capped:
+    return ("not called: a run stopped at its epoch cap may still have been "
+            "improving")
   if boot["low"] > 0 and all(d > 0 for d in deltas):
     shown = "better"
   elif boot["high"] < 0 and all(d < 0 for d in deltas):
@@ -121,10 +152,12 @@ def _pair(row: Dict, cells: Dict, what: str) -> str:
   if boot is None or row["per_seed"]["mean"] is None:
     return f"{what}: not run yet"
   metric = "macro F1" if row["metric"] == "macro_f1" else "F1"
+  capped, runs = _capped(cells, row["a"], row["b"])
   return (f"{boot['delta']:+.2f} {metric} on {what} (95% interval "
           f"[{boot['low']:+.2f}, {boot['high']:+.2f}]; "
           f"{_seeds_of(cells[row['a']])} and {_seeds_of(cells[row['b']])} "
-          f"seeds): {_verdict(row)}")
+          f"seeds; {capped} of {runs} runs stopped at the epoch cap): "
+          f"{_verdict(row, capped)}")
 
 
 def _by_scoring(rows: List[Dict], a: str, b: Optional[str] = None

@@ -55,6 +55,24 @@ def identity(flags: Dict, encoder: Optional[str]) -> Dict:
   return result
 
 
+def stopped_by(record: Dict) -> Optional[str]:
+  """``early_stopping`` or ``cap``: what ended a run. Records made before runs
+  said so are judged by the rule the trainer applies: a run stopped early
+  when it ran fewer epochs than its cap, or when its best epoch lies at least
+  ``patience`` epochs before its last. None without the numbers to tell."""
+  best = record.get("best") or {}
+  if best.get("stopped_by"):
+    return best["stopped_by"]
+  flags = record.get("identity") or record.get("run") or {}
+  cap, patience = flags.get("epochs"), flags.get("patience") or 0
+  ran, epoch = best.get("epochs_run"), best.get("epoch")
+  if cap is None or ran is None or epoch is None:
+    return None
+  if ran < cap or (patience and ran - epoch >= patience):
+    return "early_stopping"
+  return "cap"
+
+
 def differences(recorded: Dict, planned: Dict) -> List[str]:
   """``name: recorded -> planned`` for every field that differs."""
   keys = sorted(set(recorded) | set(planned))

@@ -99,6 +99,7 @@ def _cell_data(name: str, runs: Sequence[Dict], missing: int) -> Dict:
                            if r.get("best")]),
           "epochs_run": [r["best"]["epochs_run"] for r in runs
                          if r.get("best")],
+          "stopped_by": [records.stopped_by(r) for r in runs],
           "wall_seconds": stats([r["wall_seconds"] for r in runs])}
 
 
@@ -235,9 +236,13 @@ def report_data(results: Sequence[Dict], meta: Dict,
           "differences": _differences(cells),
           "best_single_task": best,
           "significance": _significance(results, cells, best, resamples),
-          "runs": [{k: r.get(k) for k in ("cell", "seed", "scores", "best",
-                                          "wall_seconds", "code_version",
-                                          "encoder_sha256")}
+          "runs": [dict({k: r.get(k) for k in ("cell", "seed", "scores",
+                                               "best", "wall_seconds",
+                                               "code_version",
+                                               "encoder_sha256")},
+                        epochs=(r.get("identity") or r.get("run") or {}).get(
+                            "epochs"),
+                        stopped_by=records.stopped_by(r))
                    for r in results],
           "missing": [{"cell": c, "seed": s} for c, s in missing]}
 
@@ -504,6 +509,40 @@ def _epochs(data: Dict) -> str:
   return f"runs took {min(ran)}–{max(ran)} epochs"
 
 
+def _stops(data: Dict) -> str:
+  """The header's line on what ended the runs."""
+  runs = [r for r in data["runs"] if r.get("stopped_by")]
+  capped = [r for r in runs if r["stopped_by"] == "cap"]
+  if not runs:
+    return DASH
+  if not capped:
+    return (f"all {len(runs)} runs stopped by early stopping (dev F1 no "
+            "better for `patience` epochs)")
+  return (f"**{len(capped)} of {len(runs)} runs stopped at their epoch cap**, "
+          "not by early stopping: they may still have been improving, so "
+          "their scores and every verdict resting on them are provisional "
+          "(\"How each run ended\")")
+
+
+def _endings(data: Dict) -> List[str]:
+  """The table of how each run ended: best epoch, epochs run, cap, what
+  stopped it, its dev curve."""
+  order = {name: i for i, name in enumerate(data["cells"])}
+  rows = []
+  for r in sorted(data["runs"], key=lambda r: (order.get(r["cell"], 0),
+                                                r["seed"])):
+    best = r.get("best") or {}
+    curve = best.get("dev_curve")
+    rows.append([f"`{r['cell']}`", str(r["seed"]),
+                 str(best.get("epoch", DASH)), str(best.get("epochs_run", DASH)),
+                 str(r.get("epochs") or DASH),
+                 {"cap": "**cap**", "early_stopping": "early stopping"}.get(
+                     r.get("stopped_by"), DASH),
+                 " ".join(f"{v:.1f}" for v in curve) if curve else DASH])
+  return _table(["run", "seed", "best epoch", "epochs run", "cap",
+                 "stopped by", "dev F1 by epoch"], rows)
+
+
 def build_report(results: Sequence[Dict], meta: Dict,
                  missing: Sequence[tuple] = (), data: Optional[Dict] = None
                  ) -> str:
@@ -525,6 +564,7 @@ def build_report(results: Sequence[Dict], meta: Dict,
            "every number below.", "",
            f"- Preset: {meta['description']}",
            f"- Epochs: {_epochs(data)}",
+           f"- Stopped by: {_stops(data)}",
            f"- Hardware: {meta['hardware']}; {meta.get('jobs', 1)} worker "
            "process(es) sharing the grid",
            (f"- Report written {meta['started']} from the recorded runs "
@@ -604,6 +644,16 @@ def build_report(results: Sequence[Dict], meta: Dict,
               f"first seed ({best or 'not known yet'}). The paper reports "
               "none of this.", ""]
     lines += _significance_table(data) + [""]
+  if data["runs"]:
+    lines += [f"## How each run ended {tag}", "",
+              "A run stops when dev F1 has not improved for `patience` "
+              "epochs (early stopping) or when it reaches the preset's most "
+              "epochs (the cap). A run counts as stopped early also when it "
+              "reached the cap with its best epoch at least `patience` "
+              "epochs before its last. Runs recorded before runs said what "
+              "stopped them are judged by that rule; their dev curves were "
+              "not recorded.", ""]
+    lines += _endings(data) + [""]
   if missing:
     lines += ["## Missing runs", "", ", ".join(
         f"{c} seed {s}" for c, s in missing), ""]

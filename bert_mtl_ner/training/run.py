@@ -230,7 +230,9 @@ def train(run: TrainRun) -> Optional[Dict]:
   """Trains (or resumes) the run described by ``run``.
 
   Returns:
-    The best epoch's record (``epoch``, ``dev_f1``), or None if none finished.
+    The best epoch's record (``epoch``, ``dev_f1``) with ``epochs_run``,
+    ``stopped_by`` (``early_stopping`` or ``cap``) and ``dev_curve`` (dev F1
+    of every epoch), or None if no epoch finished.
   """
   check_flags(run)
   seed_everything(run.seed, run.deterministic)
@@ -284,6 +286,8 @@ def _train(run: TrainRun, strategy, out_dir: str, config: ModelConfig,
     return None
   best = run_dir.read_json(os.path.join(out_dir, run_dir.BEST_POINTER))
   best["epochs_run"] = len(history)
+  best["stopped_by"] = trainer.stopped_by
+  best["dev_curve"] = [round(r["dev"]["f1"], 2) for r in history]
   return best
 
 

@@ -435,6 +435,12 @@ class Trainer:
     patience = self.config.patience
     return patience > 0 and int(self.bad_epochs.numpy()) >= patience
 
+  @property
+  def stopped_by(self) -> str:
+    """What ended the run so far: ``early_stopping`` once dev F1 has not
+    improved for ``patience`` epochs, else ``cap`` (the most epochs)."""
+    return "early_stopping" if self._stopped() else "cap"
+
   def _run_epoch(self, epoch: int, tasks: Sequence[Task]) -> Dict:
     batches, steps, tasks = self._batches(epoch, tasks)
     bar = keras.utils.Progbar(steps, stateful_metrics=["loss", "examples/s"],
