@@ -77,8 +77,10 @@ def main(argv) -> None:
     run = dataclasses.replace(run, unlabeled_limit=len(train) // 8)
   model = build_model(run_lib.model_config(run, labels, tokenizer,
                                            {n: l for n, _, l in aux}))
+  unlabeled = run_lib.load_unlabeled(run, run.unlabeled, run.unlabeled_limit) \
+      if run.unlabeled else []
   epoch_tasks, sizes = run_lib.training_tasks(run, model, tokenizer, train,
-                                              labels, aux)
+                                              labels, aux, unlabeled)
   trainer = trainer_lib.Trainer(model, run_lib.train_config(run, sizes),
                                 tempfile.mkdtemp(), lambda: {})
 

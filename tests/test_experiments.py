@@ -16,6 +16,7 @@ from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.experiments import grid as grid_lib
 from bert_mtl_ner.experiments import headline
 from bert_mtl_ner.experiments import plan as plan_lib
+from bert_mtl_ner.experiments import presets as presets_lib
 from bert_mtl_ner.experiments import pretrained
 from bert_mtl_ner.experiments import records
 from bert_mtl_ner.experiments import report as report_lib
@@ -595,3 +596,21 @@ def test_what_stopped_a_run():
        "scores": {"msra_test": {"f1": 50.0}}}]}
   assert headline._mean(old, "msra/mtl", "msra_test", "f1") == \
       "50.00 (1 seed, **all capped**)"
+
+
+def test_the_clean_multi_task_cells_exclude_their_evaluation_text():
+  cells = {c.name: c for c in grid_lib.build_grid(extra=("mtl_clean",))}
+  for dataset in ("msra", "peoples_daily"):
+    clean = dict(cells[f"{dataset}/mtl_clean"].overrides)
+    assert clean["aux_exclude"] == (f"{dataset}:dev", f"{dataset}:test")
+    mtl = dict(cells[f"{dataset}/mtl"].overrides)
+    assert {k: v for k, v in clean.items() if k != "aux_exclude"} == mtl
+  assert "cluener/mtl_clean" not in cells
+  assert "msra/mtl_clean" not in {c.name for c in grid_lib.build_grid()}
+  full = presets_lib.get_preset("full")
+  assert full.is_claim("msra/mtl_clean") and "mtl_clean" in full.extra_cells
+  # A record made before the flag existed still matches a plan without it.
+  assert records.differences({"epochs": 3}, {"epochs": 3,
+                                             "aux_exclude": []}) == []
+  assert records.differences({"epochs": 3}, {"epochs": 3, "aux_exclude": [
+      "msra:dev"]}) == ["aux_exclude: [] -> ['msra:dev']"]

@@ -27,3 +27,17 @@ def test_deduplicate_by_text():
 def test_normalize_drops_what_the_corpora_print_differently():
   assert overlap.normalize("对１０家企业“表彰” ") == "对10家企业表彰"
   assert overlap.normalize("ＡＢ，") == "AB,"
+
+
+def test_entangled_is_containment_either_way_after_normalizing():
+  reference = ["张三在北京工作。", "李四到了上海", ""]
+  texts = ["张三在北京工作。",  # the same
+           "“张三在北京”",  # inside one, once quotes are dropped
+           "昨天，李四到了上海，然后回家。",  # holds one
+           "王五在广州。",  # neither
+           "",  # empty: matches nothing
+           "李四到了"]  # inside one
+  assert overlap.entangled(texts, reference) == [True, True, True, False,
+                                                 False, True]
+  # Full-width digits are the same text.
+  assert overlap.entangled(["１９９８年"], ["今年是1998年的春天"]) == [True]

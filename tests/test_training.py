@@ -12,7 +12,10 @@ from bert_mtl_ner.models import ModelConfig, build_model
 from bert_mtl_ner.training import loss as loss_lib
 from bert_mtl_ner.training import multitask
 from bert_mtl_ner.training import optimization
+from bert_mtl_ner.training import run as run_lib
 from bert_mtl_ner.training import trainer as trainer_lib
+from bert_mtl_ner.training.run_config import TrainRun
+from bert_mtl_ner.data import registry
 
 
 def _crf_case():
@@ -192,3 +195,19 @@ class _Tok:
 
   def encode(self, chars):
     return [2] + [5 + "abcdefgh".find(c) for c in chars] + [3]
+
+
+def test_aux_exclude_removes_the_main_tasks_evaluation_text(data_dir):
+  dev = list(registry.read_split("msra", "dev", data_dir))[:5]
+  other = Sentence(tuple("今天天气很好，我们去公园散步。"), ("O",) * 15, "x", 1)
+  inside = Sentence(dev[0].chars[:8], dev[0].tags[:8], "x", 2)  # part of one
+  aux = [("peoples_daily", [dev[1], other, inside], ["O"])]
+  unlabeled = [Sentence(dev[2].chars + tuple("。"), None, "x", 3), other]
+  run = TrainRun(model="mtl", data_dir=data_dir,
+                 aux_exclude=["msra:dev", "msra:test"])
+  kept, left, removed = run_lib.exclude_evaluation_text(run, aux, unlabeled)
+  assert kept[0][1] == [other] and left == [other]
+  assert removed == {"peoples_daily": 2, "unlabeled": 1}
+  plain = TrainRun(model="mtl", data_dir=data_dir)
+  assert run_lib.exclude_evaluation_text(plain, aux, unlabeled) == (
+      aux, unlabeled, {})

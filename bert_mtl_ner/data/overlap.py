@@ -17,6 +17,7 @@ A reference is ``dataset:split``. Use ``msra:train_full`` (the whole
 trained or early-stopped on MSRA may have seen.
 """
 
+import bisect
 import re
 import unicodedata
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
@@ -70,6 +71,31 @@ def seen_in(texts: Iterable[str], reference: Sequence[str]) -> List[bool]:
   ``reference`` (``reference_texts``: a model trained on them has read it)?"""
   joined = _joined(reference)
   return [normalize(t) in joined for t in texts]
+
+
+def entangled(texts: Sequence[str], reference: Sequence[str]) -> List[bool]:
+  """For each text: is it, after ``normalize``, inside a sentence of
+  ``reference``, or is a sentence of ``reference`` inside it? A training
+  sentence for which this holds has an evaluation sentence's text in it, or
+  is part of one (``seen_in`` is the first half). Empty normalized texts
+  match nothing."""
+  inside = seen_in(texts, reference)
+  normalized = [normalize(t) for t in texts]
+  joined = "\n".join(normalized)
+  # The start offset of each text in ``joined``, to map a match to its text.
+  starts, offset = [], 0
+  for text in normalized:
+    starts.append(offset)
+    offset += len(text) + 1
+  contains = [False] * len(normalized)
+  for needle in {normalize(r) for r in reference}:
+    if not needle:
+      continue
+    at = joined.find(needle)
+    while at >= 0:
+      contains[bisect.bisect_right(starts, at) - 1] = True
+      at = joined.find(needle, at + 1)
+  return [a and bool(n) or b for a, b, n in zip(inside, contains, normalized)]
 
 
 def ngram_cover(texts: Iterable[str], reference: Sequence[str], n: int = 5

@@ -119,9 +119,9 @@ PRESETS = {
         "init, early stopping on dev",
         seeds=(1,), claim_seeds=(1, 2, 3), eval_limit=0, jobs=2,
         pretrain="configs/pretrain_cpu.cfg",
-        claim_cells=(r"/mtl$", r"^cluener/mtl_no_"),
+        claim_cells=(r"/mtl$", r"/mtl_clean$", r"^cluener/mtl_no_"),
         best_of=("bert_crf", "bert_bilstm_crf"),
-        extra_cells=("mtl_uncapped",),
+        extra_cells=("mtl_uncapped", "mtl_clean"),
         record_dir="docs/results/full",
         # The size flags shape the random-init encoder of --pretrain= only.
         overrides=dict(bert_model="tiny", bert_hidden_size=128,

@@ -73,11 +73,17 @@ def stopped_by(record: Dict) -> Optional[str]:
   return "cap"
 
 
+# Flags added after records were first made, with the value every earlier run
+# had: a record without the key matches a plan with that value.
+ADDED_LATER = {"aux_exclude": []}
+
+
 def differences(recorded: Dict, planned: Dict) -> List[str]:
   """``name: recorded -> planned`` for every field that differs."""
   keys = sorted(set(recorded) | set(planned))
-  return [f"{k}: {recorded.get(k)!r} -> {planned.get(k)!r}" for k in keys
-          if recorded.get(k) != planned.get(k)]
+  value = lambda flags, k: flags.get(k, ADDED_LATER.get(k))
+  return [f"{k}: {value(recorded, k)!r} -> {value(planned, k)!r}"
+          for k in keys if value(recorded, k) != value(planned, k)]
 
 
 def code_version(repo: str) -> str:

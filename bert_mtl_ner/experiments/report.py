@@ -122,23 +122,28 @@ def _paper_cells(cells: Dict[str, Dict]) -> Dict[str, Dict]:
 
 
 def _differences(cells: Dict[str, Dict]) -> Dict[str, Dict]:
-  """MTL minus each single-task row, ours (per scoring) and the paper's."""
+  """MTL minus each single-task row, ours (per scoring) and the paper's;
+  ``ours_clean`` for the clean multi-task row (None without it)."""
+
+  def minus(mtl, other, dataset):
+    return {key: {m: (mtl["scores"][key][m]["mean"] -
+                      other["scores"][key][m]["mean"])
+                  if mtl and other and key in mtl["scores"] and key in
+                  other["scores"] else None
+                  for m in ("precision", "recall", "f1")}
+            for key in MAIN_SCORE[dataset][0]}
+
   result = {}
   for dataset in ("msra", "peoples_daily"):
-    mtl = cells.get(f"{dataset}/mtl")
+    mtl, clean = cells.get(f"{dataset}/mtl"), cells.get(f"{dataset}/mtl_clean")
     rows = {}
     for variant in SINGLE_TASK:
       other = cells.get(f"{dataset}/{variant}")
-      ours = {}
-      for key in MAIN_SCORE[dataset][0]:
-        ours[key] = {m: (mtl["scores"][key][m]["mean"] -
-                         other["scores"][key][m]["mean"])
-                     if mtl and other and key in mtl["scores"] and key in
-                     other["scores"] else None
-                     for m in ("precision", "recall", "f1")}
-      rows[variant] = {"ours": ours, "paper": {
-          m: paper.mtl_minus(dataset, variant, m)
-          for m in ("precision", "recall", "f1")}}
+      rows[variant] = {"ours": minus(mtl, other, dataset),
+                       "ours_clean": minus(clean, other, dataset)
+                       if clean else None,
+                       "paper": {m: paper.mtl_minus(dataset, variant, m)
+                                 for m in ("precision", "recall", "f1")}}
     result[dataset] = rows
   return result
 
@@ -164,6 +169,7 @@ def _pairs(cells: Dict[str, Dict], best: Dict[str, Optional[str]]):
   for dataset, winner in best.items():
     if winner:
       pairs.append((f"{dataset}/mtl", winner))
+      pairs.append((f"{dataset}/mtl_clean", winner))
   for variant, _, _ in grid_lib.ABLATIONS:
     pairs.append((f"cluener/{variant}", "cluener/mtl"))
   pairs.append(("peoples_daily/mtl_uncapped", "peoples_daily/mtl"))
@@ -308,7 +314,7 @@ def _prf_table(data: Dict, dataset: str, key: str) -> List[str]:
 
 def _differences_table(data: Dict, dataset: str) -> List[str]:
   keys = MAIN_SCORE[dataset][0]
-  header = ["MTL minus"]
+  header = ["pair"]
   for key in keys:
     suffix = {"_dedup": " (de-duplicated)", "_unseen": " (unseen)"}.get(
         key[key.rfind("_"):], "")
@@ -317,13 +323,18 @@ def _differences_table(data: Dict, dataset: str) -> List[str]:
   rows = []
   labels = {c["variant"]: c["label"] for c in data["cells"].values()
             if c["dataset"] == dataset}
+  metrics = ("precision", "recall", "f1")
   for variant, row in data["differences"][dataset].items():
-    line = [labels.get(variant, variant)]
-    for key in keys:
-      line += [num(row["ours"][key][m], True)
-               for m in ("precision", "recall", "f1")]
-    line += [num(row["paper"][m], True) for m in ("precision", "recall", "f1")]
-    rows.append(line)
+    # The paper's setting, then the clean row (the paper has no such row).
+    for mtl, ours, ref in (("mtl", row["ours"], row["paper"]),
+                           ("mtl_clean", row.get("ours_clean"), None)):
+      if ours is None:
+        continue
+      line = [f"{labels.get(mtl, mtl)} − {labels.get(variant, variant)}"]
+      for key in keys:
+        line += [num(ours[key][m], True) for m in metrics]
+      line += [num(ref[m], True) if ref else DASH for m in metrics]
+      rows.append(line)
   return _table(header, rows)
 
 

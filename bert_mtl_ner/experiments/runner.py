@@ -115,6 +115,7 @@ def run_cell(base: TrainRun, cell: Cell, seed: int, preset: Preset,
   logging.info("grid: %s seed %d", cell.name, seed)
   start = time.time()
   best = run_lib.train(run)
+  removed = (best or {}).pop("aux_removed", None)
   train_seconds = time.time() - start
   tagger = inference.Tagger.from_model_dir(run.model_dir, run.eval_batch_size)
   scores, counts = {}, {}
@@ -149,6 +150,8 @@ def run_cell(base: TrainRun, cell: Cell, seed: int, preset: Preset,
       "identity": expected, "encoder_sha256": encoder,
       "code_version": code_version, "sentence_counts": counts,
   }
+  if removed is not None:  # --aux_exclude: auxiliary sentences removed
+    result["aux_removed"] = removed
   run_dir.write_json(result_path, result)
   keras.backend.clear_session()
   return _keep(result, record_file)

@@ -16,6 +16,7 @@ from bert_mtl_ner import evaluation
 from bert_mtl_ner import inference
 from bert_mtl_ner import run_dir
 from bert_mtl_ner import tokenization
+from bert_mtl_ner.data import overlap
 from bert_mtl_ner.data import pipeline
 from bert_mtl_ner.data import readers
 from bert_mtl_ner.data import registry
@@ -52,8 +53,10 @@ def check_flags(run: TrainRun) -> None:
     raise UsageError("--embeddings_file is for --model=bilstm_crf only")
   if run.bigram_buckets and run.model != "bilstm_crf":
     raise UsageError("--bigram_buckets is for --model=bilstm_crf only")
-  if run.model != "mtl" and (run.aux_tasks or run.unlabeled):
-    raise UsageError("--aux_tasks and --unlabeled need --model=mtl")
+  if run.model != "mtl" and (run.aux_tasks or run.unlabeled
+                             or run.aux_exclude):
+    raise UsageError("--aux_tasks, --unlabeled and --aux_exclude need "
+                     "--model=mtl")
   if not run.model_dir:
     raise UsageError("--model_dir is required: where the run is kept")
 
@@ -194,6 +197,32 @@ def load_unlabeled(run: TrainRun, spec: str, limit: int):
   return sentences
 
 
+def exclude_evaluation_text(run: TrainRun, aux, unlabeled):
+  """``aux`` and ``unlabeled`` without the sentences entangled with
+  ``--aux_exclude``'s (``overlap.entangled``).
+
+  Returns:
+    (aux tasks, unlabeled sentences, {corpus: sentences removed}).
+  """
+  if not run.aux_exclude:
+    return aux, unlabeled, {}
+  reference = overlap.reference_texts(
+      overlap.parse_refs(",".join(run.aux_exclude)), run.data_dir)
+  removed, kept_aux = {}, []
+  for name, sentences, labels in aux:
+    flags = overlap.entangled([s.text for s in sentences], reference)
+    removed[name] = sum(flags)
+    kept_aux.append((name, [s for s, f in zip(sentences, flags) if not f],
+                     labels))
+  if unlabeled:
+    flags = overlap.entangled([s.text for s in unlabeled], reference)
+    removed["unlabeled"] = sum(flags)
+    unlabeled = [s for s, f in zip(unlabeled, flags) if not f]
+  logging.info("--aux_exclude=%s removed %s", ",".join(run.aux_exclude),
+               removed)
+  return kept_aux, unlabeled, removed
+
+
 def seed_everything(seed: int, deterministic: bool) -> None:
   """Seeds Python, numpy and TF; dropout draws from generator variables that the
   checkpoints save, so a resumed run continues the same random stream."""
@@ -203,15 +232,14 @@ def seed_everything(seed: int, deterministic: bool) -> None:
     tf.config.experimental.enable_op_determinism()
 
 
-def training_tasks(run: TrainRun, model, tokenizer, train, labels, aux):
+def training_tasks(run: TrainRun, model, tokenizer, train, labels, aux,
+                   unlabeled):
   """(what ``Trainer.fit`` takes, the tasks of the first epoch for sizing)."""
   if run.model != "mtl":
     corpus = pipeline.encode(train, tokenizer,
                              {t: i for i, t in enumerate(labels)},
                              run.max_seq_len)
     return corpus, [trainer_lib.Task("main", corpus)]
-  unlabeled = load_unlabeled(run, run.unlabeled, run.unlabeled_limit) \
-      if run.unlabeled else []
   tasks = multitask.EpochTasks(
       model, tokenizer, (main_task_name(run), train, labels), aux, unlabeled,
       multitask.WeightingConfig(
@@ -232,7 +260,9 @@ def train(run: TrainRun) -> Optional[Dict]:
   Returns:
     The best epoch's record (``epoch``, ``dev_f1``) with ``epochs_run``,
     ``stopped_by`` (``early_stopping`` or ``cap``) and ``dev_curve`` (dev F1
-    of every epoch), or None if no epoch finished.
+    of every epoch), with ``--aux_exclude`` also ``aux_removed`` (sentences
+    removed from each auxiliary corpus and the unlabeled text), or None if no
+    epoch finished.
   """
   check_flags(run)
   seed_everything(run.seed, run.deterministic)
@@ -243,6 +273,9 @@ def train(run: TrainRun) -> Optional[Dict]:
       vocab_file, do_lower_case=run.do_lower_case)
   labels = tags_lib.label_list(tags_lib.entity_types(s.tags for s in train))
   aux = [load_aux_task(run, spec) for spec in run.aux_tasks]
+  unlabeled = load_unlabeled(run, run.unlabeled, run.unlabeled_limit) \
+      if run.unlabeled else []
+  aux, unlabeled, removed = exclude_evaluation_text(run, aux, unlabeled)
   config = model_config(run, labels, tokenizer, {n: l for n, _, l in aux})
   run_dir.check_compatible(run.model_dir, config, vocab_file)
   precision.set_policy(run.mixed_precision)
@@ -253,8 +286,11 @@ def train(run: TrainRun) -> Optional[Dict]:
   # The chief writes --model_dir; another worker a folder of its own.
   out_dir = cluster.write_dir(run.model_dir, role)
   try:
-    return _train(run, strategy, out_dir, config, vocab_file, tokenizer,
-                  train, dev, labels, aux)
+    best = _train(run, strategy, out_dir, config, vocab_file, tokenizer,
+                  train, dev, labels, aux, unlabeled)
+    if best is not None and run.aux_exclude:
+      best["aux_removed"] = removed
+    return best
   except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError) as err:
     if role is None:
       raise
@@ -264,14 +300,15 @@ def train(run: TrainRun) -> Optional[Dict]:
 
 
 def _train(run: TrainRun, strategy, out_dir: str, config: ModelConfig,
-           vocab_file: str, tokenizer, train, dev, labels, aux
+           vocab_file: str, tokenizer, train, dev, labels, aux, unlabeled
            ) -> Optional[Dict]:
   """Builds the model under ``strategy`` and trains it, writing ``out_dir``
   and resuming from ``run.model_dir``."""
   run_dir.save_setup(out_dir, dataclasses.asdict(run), config, vocab_file)
   with strategy.scope():  # variables and optimizer states live on its devices
     model = build_model(config)
-    tasks, sizes = training_tasks(run, model, tokenizer, train, labels, aux)
+    tasks, sizes = training_tasks(run, model, tokenizer, train, labels, aux,
+                                  unlabeled)
     logging.info("training %s on %d sentences (%d labels), dev %d sentences, "
                  "%d replica(s)", config.model, len(train), len(labels),
                  len(dev), strategy.num_replicas_in_sync)

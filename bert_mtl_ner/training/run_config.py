@@ -127,6 +127,11 @@ class TrainRun:
            "cluener:test) or a text file, one sentence a line.")
   unlabeled_limit: int = config_flags.field(
       0, help="mtl: use only N unlabeled sentences.")
+  aux_exclude: List[str] = config_flags.list_field(
+      "mtl: dataset:split references (e.g. msra:dev,msra:test); every "
+      "auxiliary and unlabeled sentence that contains, or is contained in, "
+      "one of their sentences (normalized, as data --action=overlap) is "
+      "removed, so that no task trains on the main task's evaluation text.")
   confidence_floor: float = config_flags.field(
       0.5,
       help="mtl: pseudo-labeled sentences under this confidence are dropped.")
