@@ -122,8 +122,13 @@ def test_significance_has_no_row_for_a_scoring_no_run_has():
              for variant, f1 in (("mtl", 90.0), ("bert_crf", 80.0),
                                  ("bert_bilstm_crf", 85.0))]
   data = report_lib.report_data(results, {}, resamples=10)
-  scorings = [r["scoring"] for r in data["significance"]]
-  assert scorings == ["peoples_daily_test", "peoples_daily_test_dedup"]
+  pairs = [(r["a"], r["b"], r["scoring"]) for r in data["significance"]]
+  # MTL against the best single-task BERT row first (by dev F1), then the
+  # other one; no row for the unseen sentences, which no run has scored.
+  assert pairs == [(a, b, s) for a, b in (
+      ("peoples_daily/mtl", "peoples_daily/bert_bilstm_crf"),
+      ("peoples_daily/mtl", "peoples_daily/bert_crf"))
+                   for s in ("peoples_daily_test", "peoples_daily_test_dedup")]
 
 
 def test_full_report_pairs_seeds_bootstraps_and_matches_its_summary():
@@ -423,7 +428,8 @@ def test_claims_say_better_only_when_interval_and_seeds_agree():
       "missing_seeds": 0, "stopped_by": stops}
   early = ["early_stopping"] * 3
   def summary(deltas, low, high, stops=early):
-    return {"meta": {}, "cells": {
+    return {"meta": {}, "best_single_task": {"msra": "msra/bert_crf"},
+            "cells": {
         "msra/mtl": cell("mtl", "MTL", stops),
         "msra/bert_crf": cell("bert_crf", "BERT-CRF", early)},
             "significance": [{

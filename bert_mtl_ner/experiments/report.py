@@ -165,11 +165,16 @@ def best_single_task(cells: Dict[str, Dict], first_seed: int
 
 
 def _pairs(cells: Dict[str, Dict], best: Dict[str, Optional[str]]):
+  """(A, B) pairs of the significance table: each multi-task row (the
+  paper's setting and the clean one) against the best single-task BERT row
+  first, then against every other single-task row; the ablations and the
+  uncapped row against the full multi-task model."""
   pairs = []
   for dataset, winner in best.items():
-    if winner:
-      pairs.append((f"{dataset}/mtl", winner))
-      pairs.append((f"{dataset}/mtl_clean", winner))
+    others = [f"{dataset}/{v}" for v in SINGLE_TASK + (grid_lib.RANDOM_INIT[0],)
+              if f"{dataset}/{v}" != winner]
+    for mtl in (f"{dataset}/mtl", f"{dataset}/mtl_clean"):
+      pairs += [(mtl, b) for b in ([winner] if winner else []) + others]
   for variant, _, _ in grid_lib.ABLATIONS:
     pairs.append((f"cluener/{variant}", "cluener/mtl"))
   pairs.append(("peoples_daily/mtl_uncapped", "peoples_daily/mtl"))
