@@ -15,7 +15,8 @@ notice (we pin transformers 4.57, its last release with TensorFlow models, on
 purpose); and its two notes on loading our own encoders, that the pooler (which
 no model of ours uses) is newly initialised and that the MLM head of a
 ``bert_mtl_ner.pretrain`` output is left out. TensorFlow's Python logger keeps
-errors only (its warnings are deprecation notices of TF internals). Every other
+errors only (its warnings are deprecation notices of TF internals), and so
+does Apache Beam's (``tag_corpus``: its workers' start-up and shard notes). Every other
 warning still shows, and so do the INFO lines that absl logs (ours, and a few
 of TensorFlow's own, such as the SavedModel fingerprint on export).
 """
@@ -74,4 +75,6 @@ def configure(argv: Sequence[str] = None,
     warnings.filterwarnings("ignore", message=message, category=category)
   logging.getLogger(TRANSFORMERS_LOGGER).addFilter(_DropKnownNotices())
   logging.getLogger("tensorflow").setLevel(logging.ERROR)
+  # Beam (tag_corpus) logs every worker's start and every shard written.
+  logging.getLogger("apache_beam").setLevel(logging.ERROR)
   return True

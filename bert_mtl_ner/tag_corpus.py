@@ -38,6 +38,7 @@ def main(argv) -> None:
   import apache_beam as beam  # pylint: disable=g-import-not-at-top
   from apache_beam.io.filesystems import FileSystems  # pylint: disable=g-import-not-at-top
   from apache_beam.options.pipeline_options import PipelineOptions  # pylint: disable=g-import-not-at-top
+  from apache_beam.options.pipeline_options import StandardOptions  # pylint: disable=g-import-not-at-top
   for name in ("saved_model", "input", "output"):
     if not FLAGS[name].value:
       raise UsageError(f"--{name} is required")
@@ -47,6 +48,8 @@ def main(argv) -> None:
   if not matched:
     raise UsageError(f"--input={FLAGS.input} matches no file")
   options = PipelineOptions(argv[1:])
+  standard = options.view_as(StandardOptions)
+  standard.runner = standard.runner or "DirectRunner"  # said, not guessed
   pipeline = beam.Pipeline(options=options)
   bulk.build(pipeline, FLAGS.saved_model, FLAGS.input, FLAGS.output,
              FLAGS.input_format, FLAGS.text_field, FLAGS.max_chars)

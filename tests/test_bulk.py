@@ -83,6 +83,7 @@ def test_tag_corpus_matches_predict_line_by_line(export_dir, data_dir,
                    "--direct_num_workers=2",
                    "--direct_running_mode=multi_processing")
   assert "4 dead-letter record(s)" in result.stdout
+  assert "local_job_service" not in result.stderr  # Beam's chatter is quiet
   # Once per worker process that tagged (two at most), not once per bundle.
   assert re.search(r"the model loaded [12] time\(s\)", result.stdout)
   rows = read_shards(out)
