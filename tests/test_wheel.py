@@ -4,6 +4,7 @@ vocabulary, predict, and serve the page."""
 
 import json
 import pathlib
+import shutil
 import site
 import socket
 import subprocess
@@ -28,9 +29,19 @@ def installed(tmp_path_factory):
   """A fresh virtual environment with the wheel installed (its dependencies
   come from the test environment: ``--no-deps``)."""
   folder = tmp_path_factory.mktemp("wheel")
+  # The sources git would commit (tracked and new, not ignored), so that no
+  # build/ or egg-info of the checkout decides what the wheel holds.
+  source = folder / "source"
+  files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"],
+                         cwd=REPO, capture_output=True, check=True
+                         ).stdout.decode().split("\0")
+  for name in filter(None, files):
+    if (REPO / name).is_file():
+      (source / name).parent.mkdir(parents=True, exist_ok=True)
+      shutil.copy2(REPO / name, source / name)
   subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps",
                   "--no-build-isolation", "--quiet", "-w", str(folder / "dist"),
-                  str(REPO)], check=True, capture_output=True, timeout=600)
+                  str(source)], check=True, capture_output=True, timeout=600)
   wheel = next((folder / "dist").glob("bert_mtl_ner-*.whl"))
   venv = folder / "venv"
   subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True,
