@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from conftest import assert_same_entities
 from conftest import run_app
 from bert_mtl_ner import bulk
 from bert_mtl_ner.data import registry
@@ -37,17 +38,6 @@ def random_unicode(rng, length):
     if chr(code) != "\n":
       chars.append(chr(code))
   return "".join(chars)
-
-
-def same_entities(got, expected):
-  """The same spans, and scores equal up to float32 round-off (batches differ
-  in padding; an untrained toy model's scores may round to 0)."""
-  strip = lambda rows: [[{k: v for k, v in e.items() if k != "score"}
-                         for e in row] for row in rows]
-  assert strip(got) == strip(expected)
-  for got_row, expected_row in zip(got, expected):
-    for g, e in zip(got_row, expected_row):
-      assert 0 <= g["score"] <= 1 and abs(g["score"] - e["score"]) <= 2e-3
 
 
 def read_shards(prefix):
@@ -97,8 +87,9 @@ def test_tag_corpus_matches_predict_line_by_line(export_dir, data_dir,
                       f"--input={corpus / 'docs.txt'}").stdout.splitlines()
   by_line = {r["line"]: r for r in rows if r["file"].endswith("docs.txt")}
   assert [by_line[i + 1]["text"] for i in range(len(texts))] == texts
-  same_entities([by_line[i + 1]["entities"] for i in range(len(texts))],
-                [json.loads(l)["entities"] for l in predicted])
+  assert_same_entities(  # an untrained toy model's scores may round to 0
+      [by_line[i + 1]["entities"] for i in range(len(texts))],
+      [json.loads(l)["entities"] for l in predicted], zero_scores=True)
   assert any(by_line[i + 1]["entities"] for i in range(len(texts)))
   records = {r["line"]: r["text"] for r in rows
              if r["file"].endswith("records.jsonl")}

@@ -57,9 +57,9 @@ def train_args(toy_corpus, model_dir, *extra):
           *TOY, *extra]
 
 
-def start_workers(toy_corpus, tmp_path, model_dir, *extra, ports=None,
-                  count=2):
-  """``count`` workers of one cluster; each has its own TMPDIR under
+def start_workers(args, tmp_path, ports=None, count=2):
+  """``count`` workers of one cluster, each running ``python ARGS`` (a
+  ``train`` command) as a multi-worker run; each has its own TMPDIR under
   tmp_path (returned) so that what it leaves there can be checked."""
   ports = ports or free_ports(count)
   workers, tmpdirs = [], []
@@ -69,9 +69,9 @@ def start_workers(toy_corpus, tmp_path, model_dir, *extra, ports=None,
     env = dict(os.environ, TF_CONFIG=tf_config(ports, index),
                TMPDIR=str(tmpdir))
     workers.append(subprocess.Popen(
-        [sys.executable, *train_args(
-            toy_corpus, model_dir, "--distribution_strategy="
-            "multi_worker_mirrored", "--worker_timeout=120", *extra)],
+        [sys.executable, *args,
+         "--distribution_strategy=multi_worker_mirrored",
+         "--worker_timeout=120"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     tmpdirs.append(tmpdir)
   return workers, tmpdirs
@@ -119,8 +119,8 @@ def one_process(toy_corpus, tmp_path_factory):
 def test_two_workers_train_like_one_process_and_only_the_chief_writes(
     toy_corpus, tmp_path, one_process):
   model_dir = tmp_path / "model"
-  workers, tmpdirs = start_workers(toy_corpus, tmp_path, model_dir,
-                                   "--epochs=3")
+  workers, tmpdirs = start_workers(
+      train_args(toy_corpus, model_dir, "--epochs=3"), tmp_path)
   results = finish(workers)
   for code, _, err in results:
     assert code == 0, err[-3000:]
@@ -152,21 +152,11 @@ def test_two_workers_train_like_one_process_and_only_the_chief_writes(
 ], ids=["smoke", "multi_task_smoke"])
 def test_two_workers_train_the_smoke_configs(data_dir, tmp_path, extra):
   model_dir = tmp_path / "smoke"
-  workers, tmpdirs = [], []
-  ports = free_ports(2)
-  for index in range(2):
-    tmpdir = tmp_path / f"tmp_worker{index}"
-    tmpdir.mkdir()
-    workers.append(subprocess.Popen(
-        [sys.executable, "-m", "bert_mtl_ner.train", f"--flagfile={SMOKE}",
-         f"--data_dir={data_dir}", "--train_limit=48", "--dev_limit=16",
-         "--epochs=1", "--progress=false", f"--model_dir={model_dir}",
-         "--distribution_strategy=multi_worker_mirrored",
-         "--worker_timeout=120", *extra],
-        env=dict(os.environ, TF_CONFIG=tf_config(ports, index),
-                 TMPDIR=str(tmpdir)),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    tmpdirs.append(tmpdir)
+  workers, tmpdirs = start_workers(
+      ["-m", "bert_mtl_ner.train", f"--flagfile={SMOKE}",
+       f"--data_dir={data_dir}", "--train_limit=48", "--dev_limit=16",
+       "--epochs=1", "--progress=false", f"--model_dir={model_dir}", *extra],
+      tmp_path)
   for code, _, err in finish(workers):
     assert code == 0, err[-3000:]
   for name in SETUP_FILES:
@@ -181,11 +171,10 @@ def test_two_workers_train_the_smoke_configs(data_dir, tmp_path, extra):
 def test_killed_worker_resumes_from_the_chiefs_checkpoint(toy_corpus,
                                                          tmp_path):
   model_dir = tmp_path / "model"
-  ports = free_ports(2)
   # Small batches (16 steps an epoch) leave time to kill mid-epoch.
   slow = ["--epochs=2", "--batch_size=4"]
-  workers, _ = start_workers(toy_corpus, tmp_path, model_dir, *slow,
-                             ports=ports)
+  workers, _ = start_workers(train_args(toy_corpus, model_dir, *slow),
+                             tmp_path)
   saved = model_dir / "checkpoints" / "checkpoint"  # after epoch 1
   deadline = time.time() + 300
   while time.time() < deadline and not saved.exists() and all(
@@ -203,8 +192,8 @@ def test_killed_worker_resumes_from_the_chiefs_checkpoint(toy_corpus,
   assert len(done) == 1, "the kill came after the last epoch"
   for folder in tmp_path.glob("tmp_worker*"):  # what the killed ones left
     shutil.rmtree(folder)
-  workers, tmpdirs = start_workers(toy_corpus, tmp_path, model_dir, *slow,
-                                   ports=free_ports(2))
+  workers, tmpdirs = start_workers(train_args(toy_corpus, model_dir, *slow),
+                                   tmp_path)
   results = finish(workers)
   for code, _, err in results:
     assert code == 0, err[-3000:]

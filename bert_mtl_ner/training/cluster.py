@@ -28,6 +28,8 @@ import sys
 import tempfile
 from typing import Mapping, Optional, Tuple
 
+import tensorflow as tf
+
 from bert_mtl_ner.errors import BertMtlNerError
 from bert_mtl_ner.errors import UsageError
 
@@ -130,7 +132,7 @@ def remove_write_dir(model_dir: str, folder: str) -> None:
 def lost_peer_error(role: Role, model_dir: str, err: Exception
                     ) -> BertMtlNerError:
   """The one-line error of a worker whose peer went away during training."""
-  latest = tf_checkpoint_state(model_dir)
+  latest = tf.train.latest_checkpoint(os.path.join(model_dir, "checkpoints"))
   text = str(err)
   found = re.search(r"aborted by: ([^\n]+)", text)
   first = found.group(1) if found else (text.strip().splitlines() or [""])[0]
@@ -139,19 +141,6 @@ def lost_peer_error(role: Role, model_dir: str, err: Exception
       f"({type(err).__name__}: {first[:160]}); start every worker again with "
       f"the same flags: they resume from the chief's last checkpoint ("
       f"{latest or 'none yet: from the start'})")
-
-
-def tf_checkpoint_state(model_dir: str) -> Optional[str]:
-  """The name of the chief's latest epoch checkpoint under ``model_dir``."""
-  try:
-    with open(os.path.join(model_dir, "checkpoints", "checkpoint"),
-              encoding="utf-8") as stream:
-      for line in stream:
-        if line.startswith("model_checkpoint_path:"):
-          return line.split(":", 1)[1].strip().strip('"')
-  except OSError:
-    pass
-  return None
 
 
 class StartupWatchdog:

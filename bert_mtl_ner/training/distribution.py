@@ -11,10 +11,10 @@
 * ``tpu``: a Cloud TPU named by ``--tpu`` (an address or a name).
 
 The training loop draws its batches in Python (one task per step): every worker
-draws the same global batch (same seed, same order), and the batch is cut into
-one slice per replica of the whole cluster (``shard``) and each replica's loss is its slice's
-weighted sum divided by the whole batch's size: summed over replicas, the
-gradients are those of the single-device mean.
+draws the same global batch (same seed, same order), the batch is cut into one
+slice per replica of the whole cluster (``shard``), and each replica's loss is
+its slice's weighted sum divided by the whole batch's size: summed over
+replicas, the gradients are those of the single-device mean.
 """
 
 import sys
