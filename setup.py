@@ -60,6 +60,8 @@ setup(
     # Every file a command needs by default (tests/test_wheel.py).
     package_data={"bert_mtl_ner": ["vocab/chars.txt", "vocab/README.md"],
                   "bert_mtl_ner.experiments": ["paper_tables.json"],
+                  # The shipped models (bert_mtl_ner/shipped/NAME/*).
+                  "bert_mtl_ner.shipped": ["*/*"],
                   "bert_mtl_ner.server": ["page.html"]},
     entry_points={"console_scripts": CONSOLE_SCRIPTS},
     include_package_data=True,

@@ -19,21 +19,21 @@ Writes ``REPORT.md``, ``summary.json`` and ``reliability.png`` to
 
 import json
 import os
-from typing import Dict, List
 
 from absl import flags
-import numpy as np
 
 from bert_mtl_ner import calibration
 from bert_mtl_ner import cli
 from bert_mtl_ner import inference
 from bert_mtl_ner import progress as progress_lib
 from bert_mtl_ner import run_dir
+from bert_mtl_ner import shipped
 from bert_mtl_ner.data import registry
 from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.io_utils import atomic_write_text
 
 flags.DEFINE_string("model_dir", None, "A model directory written by train.")
+shipped.define_flag(flags)
 flags.DEFINE_string("dataset", None, "Registered dataset.")
 flags.DEFINE_string("data_dir", None, "Data folder.")
 flags.DEFINE_string("fit_split", "dev", "Split the temperature is fitted on.")
@@ -43,60 +43,18 @@ flags.DEFINE_string("output_dir", None, "Where REPORT.md, summary.json and "
 flags.DEFINE_string("name", None, "What the report calls the model (default: "
                     "--model_dir).")
 flags.DEFINE_bool("write_temperature", True, "Store the fitted temperature "
-                  "in --model_dir.")
+                  "in --model_dir (never in a shipped model: it keeps the "
+                  "one its card gives).")
 flags.DEFINE_integer("batch_size", 64, "Windows per model call.")
 progress_lib.define_flag(flags)
-flags.mark_flags_as_required(["model_dir", "dataset", "output_dir"])
+flags.mark_flags_as_required(["dataset", "output_dir"])
 FLAGS = flags.FLAGS
-
-
-class ScoredSplit:
-  """A split decoded once; its entity scores at any temperature.
-
-  Args:
-    tagger: the model (its own temperature is not used).
-    sentences: labelled sentences.
-    chunk: sentences per decoding pass.
-    progress: show a bar.
-  """
-
-  def __init__(self, tagger: inference.Tagger, sentences, chunk: int = 512,
-               progress: bool = False):
-    self.tagger = tagger
-    self.decoded: List[inference.Decoded] = []
-    with progress_lib.bar(len(sentences), "decoding", enabled=progress) as bar:
-      for begin in range(0, len(sentences), chunk):
-        part = sentences[begin:begin + chunk]
-        self.decoded.append(tagger.decode([s.chars for s in part]))
-        bar.update(len(part))
-    spans = [row for d in self.decoded for row in d.spans]
-    correct = calibration.correctness([s.tags for s in sentences], spans)
-    self.correct = calibration.flatten(correct)
-    # Which sentence each entity belongs to, for the cross-fit halves.
-    self.sentence_of = np.array([i for i, row in enumerate(correct)
-                                 for _ in row], np.int64)
-
-  def scores(self, temperature: float) -> np.ndarray:
-    return calibration.flatten([row for d in self.decoded for row in
-                                self.tagger.entity_scores(d, temperature)])
-
-
-def cross_fitted(split: ScoredSplit) -> Dict:
-  """Scores of each parity half at the temperature fitted on the other."""
-  scores = np.zeros_like(split.correct)
-  temperatures = []
-  for half in (0, 1):
-    fit = split.sentence_of % 2 != half
-    temperature, _ = calibration.fit_temperature(
-        lambda t: split.scores(t)[fit], split.correct[fit])
-    temperatures.append(temperature)
-    scores[~fit] = split.scores(temperature)[~fit]
-  return {"scores": scores, "temperatures": temperatures}
 
 
 def main(argv) -> None:
   del argv
-  model, tokenizer, labels, config = run_dir.load(FLAGS.model_dir)
+  model_dir = shipped.model_dir(FLAGS.model_dir, FLAGS.model)
+  model, tokenizer, labels, config = run_dir.load(model_dir)
   tagger = inference.Tagger(model, tokenizer, labels, config.max_seq_len,
                             batch_size=FLAGS.batch_size)
   read = lambda split: [s for s in registry.read_split(
@@ -104,21 +62,21 @@ def main(argv) -> None:
   fit_sentences = read(FLAGS.fit_split)
   if any(s.tags is None for s in fit_sentences):
     raise UsageError(f"{FLAGS.dataset}:{FLAGS.fit_split} has no labels")
-  fit = ScoredSplit(tagger, fit_sentences, progress=FLAGS.progress)
+  fit = calibration.ScoredSplit(tagger, fit_sentences, progress=FLAGS.progress)
   temperature, loss_after = calibration.fit_temperature(fit.scores,
                                                         fit.correct)
   same = FLAGS.split == FLAGS.fit_split
-  target = fit if same else ScoredSplit(tagger, read(FLAGS.split),
+  target = fit if same else calibration.ScoredSplit(tagger, read(FLAGS.split),
                                         progress=FLAGS.progress)
   before = calibration.summary(target.scores(1.0), target.correct)
-  crossed = cross_fitted(target) if same else None
+  crossed = calibration.cross_fitted(target) if same else None
   after = calibration.summary(
       crossed["scores"] if same else target.scores(temperature),
       target.correct)
   after["label"] = "cross-fitted temperature" if same else \
       f"temperature {temperature:.3f}"
   summary = {
-      "model": FLAGS.name or FLAGS.model_dir, "dataset": FLAGS.dataset,
+      "model": FLAGS.name or FLAGS.model or model_dir, "dataset": FLAGS.dataset,
       "fit_split": FLAGS.fit_split, "split": FLAGS.split,
       "temperature": temperature, "fit_entities": int(len(fit.correct)),
       "fit_log_loss_before": calibration.log_loss(fit.scores(1.0),
@@ -126,14 +84,16 @@ def main(argv) -> None:
       "fit_log_loss_after": loss_after, "cross_fitted": same,
       "cross_fit_temperatures": crossed["temperatures"] if same else None,
       "before": before, "after": after}
-  if FLAGS.write_temperature:
-    calibration.write_record(FLAGS.model_dir, {
+  if FLAGS.write_temperature and not FLAGS.model:
+    calibration.write_record(model_dir, {
         "temperature": temperature, "fitted_on": f"{FLAGS.dataset}:"
         f"{FLAGS.fit_split}", "log_loss_before": summary[
             "fit_log_loss_before"], "log_loss_after": loss_after})
   os.makedirs(FLAGS.output_dir, exist_ok=True)
   summary["command"] = (
-      f"python -m bert_mtl_ner.calibrate --model_dir={FLAGS.model_dir} "
+      "python -m bert_mtl_ner.calibrate " + (
+          f"--model={FLAGS.model} " if FLAGS.model else
+          f"--model_dir={model_dir} ") +
       f"--dataset={FLAGS.dataset} --fit_split={FLAGS.fit_split} "
       f"--split={FLAGS.split} --output_dir={FLAGS.output_dir}")
   atomic_write_text(os.path.join(FLAGS.output_dir, "summary.json"),

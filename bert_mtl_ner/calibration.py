@@ -22,6 +22,7 @@ from typing import Callable, Dict, List, Sequence, Tuple
 
 import numpy as np
 
+from bert_mtl_ner import progress as progress_lib
 from bert_mtl_ner.data import tags as tags_lib
 from bert_mtl_ner.errors import DataError
 from bert_mtl_ner.io_utils import atomic_write_text, save_figure
@@ -234,3 +235,47 @@ def render(summary: Dict) -> str:
                  f"{fmt(a['precision'])} |")
   lines += ["", "![reliability diagram](reliability.png)", ""]
   return "\n".join(lines)
+
+
+class ScoredSplit:
+  """A split decoded once; its entity scores at any temperature.
+
+  Args:
+    tagger: an ``inference.Tagger`` (its own temperature is not used).
+    sentences: labelled sentences.
+    chunk: sentences per decoding pass.
+    progress: show a bar.
+  """
+
+  def __init__(self, tagger, sentences, chunk: int = 512,
+               progress: bool = False):
+    self.tagger = tagger
+    self.decoded: List = []
+    with progress_lib.bar(len(sentences), "decoding", enabled=progress) as bar:
+      for begin in range(0, len(sentences), chunk):
+        part = sentences[begin:begin + chunk]
+        self.decoded.append(tagger.decode([s.chars for s in part]))
+        bar.update(len(part))
+    spans = [row for d in self.decoded for row in d.spans]
+    correct = correctness([s.tags for s in sentences], spans)
+    self.correct = flatten(correct)
+    # Which sentence each entity belongs to, for the cross-fit halves.
+    self.sentence_of = np.array([i for i, row in enumerate(correct)
+                                 for _ in row], np.int64)
+
+  def scores(self, temperature: float) -> np.ndarray:
+    return flatten([row for d in self.decoded for row in
+                                self.tagger.entity_scores(d, temperature)])
+
+
+def cross_fitted(split: ScoredSplit) -> Dict:
+  """Scores of each parity half at the temperature fitted on the other."""
+  scores = np.zeros_like(split.correct)
+  temperatures = []
+  for half in (0, 1):
+    fit = split.sentence_of % 2 != half
+    temperature, _ = fit_temperature(
+        lambda t: split.scores(t)[fit], split.correct[fit])
+    temperatures.append(temperature)
+    scores[~fit] = split.scores(temperature)[~fit]
+  return {"scores": scores, "temperatures": temperatures}

@@ -1,12 +1,14 @@
 r"""Scores a trained model on a dataset split: seqeval entity level, strict BIO.
 
   python -m bert_mtl_ner.evaluate --model_dir=DIR --dataset=msra --split=test
+  python -m bert_mtl_ner.evaluate --model=msra --dataset=msra --split=test
   python -m bert_mtl_ner.evaluate --model_dir=DIR --dataset=peoples_daily \
       --split=test --dedup_against=msra:train_full --format=json
 
 Every character of every sentence is scored (long sentences are windowed, never
 truncated). Predictions are also written in CoNLL format (``char gold pred``), to
-``--predictions_file`` or ``MODEL_DIR/predictions/DATASET_SPLIT[_dedup].conll``;
+``--predictions_file`` or ``MODEL_DIR/predictions/DATASET_SPLIT[_dedup].conll`` (for a shipped
+model, ``--model=NAME``: ``predictions/NAME/...`` in the working folder);
 ``--score_column`` adds each predicted entity's score as a fourth column.
 
 The calibration of the entity scores is reported too: the expected calibration
@@ -22,6 +24,7 @@ from absl import flags
 
 from bert_mtl_ner import calibration
 from bert_mtl_ner import cli
+from bert_mtl_ner import shipped
 from bert_mtl_ner import evaluation
 from bert_mtl_ner import inference
 from bert_mtl_ner import progress as progress_lib
@@ -31,6 +34,7 @@ from bert_mtl_ner.data import tags as tags_lib
 from bert_mtl_ner.errors import UsageError
 
 flags.DEFINE_string("model_dir", None, "A model directory written by train.")
+shipped.define_flag(flags)
 flags.DEFINE_string("dataset", None, "Registered dataset.")
 flags.DEFINE_string("split", "test", "Split of --dataset.")
 flags.DEFINE_string("data_dir", None, "Data folder.")
@@ -47,8 +51,8 @@ flags.DEFINE_string("predictions_file", None, "Where the CoNLL predictions go.")
 flags.DEFINE_bool("score_column", False, "Add each predicted entity's score "
                   "as a fourth column of the CoNLL predictions.")
 flags.DEFINE_integer("batch_size", 64, "Windows per model call.")
+flags.DEFINE_integer("limit", 0, "Score only the first N sentences (0: all).")
 progress_lib.define_flag(flags)
-flags.mark_flag_as_required("model_dir")
 FLAGS = flags.FLAGS
 
 
@@ -57,7 +61,8 @@ def main(argv) -> None:
   if bool(FLAGS.dataset) == bool(FLAGS.eval_file):
     raise UsageError("give exactly one of --dataset and --eval_file")
   refs = overlap.parse_refs(FLAGS.dedup_against)
-  tagger = inference.Tagger.from_model_dir(FLAGS.model_dir, FLAGS.batch_size)
+  model_dir = shipped.model_dir(FLAGS.model_dir, FLAGS.model)
+  tagger = inference.Tagger.from_model_dir(model_dir, FLAGS.batch_size)
   if FLAGS.dataset:
     source = f"{FLAGS.dataset}_{FLAGS.split}" + ("_dedup" if refs else "")
     sentences, removed = overlap.read_deduplicated(FLAGS.dataset, FLAGS.split,
@@ -68,6 +73,8 @@ def main(argv) -> None:
     source = os.path.splitext(os.path.basename(FLAGS.eval_file))[0]
     sentences, removed = list(readers.read_file(
         FLAGS.eval_file, FLAGS.file_format, FLAGS.tag_scheme)), 0
+  if FLAGS.limit:
+    sentences = sentences[:FLAGS.limit]
   if any(s.tags is None for s in sentences):
     raise UsageError(f"{source} has no labels; use bert_mtl_ner.predict")
   if not sentences:
@@ -75,8 +82,10 @@ def main(argv) -> None:
   predictions, entity_scores = evaluation.tag_sentences(
       tagger, sentences, progress=FLAGS.progress, entity_scores=True)
   scores = evaluation.score([s.tags for s in sentences], predictions)
+  # A shipped model's folder is part of the installed package: not there.
   path = FLAGS.predictions_file or os.path.join(
-      FLAGS.model_dir, "predictions", f"{source}.conll")
+      os.path.join("predictions", FLAGS.model) if FLAGS.model else
+      os.path.join(model_dir, "predictions"), f"{source}.conll")
   evaluation.write_conll(path, sentences, predictions,
                          entity_scores if FLAGS.score_column else None)
   correct = calibration.correctness(

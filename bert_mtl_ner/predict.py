@@ -1,5 +1,6 @@
 r"""Tags raw text: one document per line in, one JSON line per document out.
 
+  echo "张三在北京大学工作。" | python -m bert_mtl_ner.predict --model=msra
   echo "张三在北京大学工作。" | python -m bert_mtl_ner.predict --model_dir=DIR
   python -m bert_mtl_ner.predict --saved_model=EXPORT --input=docs.txt --output=out.jsonl
 
@@ -21,6 +22,7 @@ from typing import Iterator, List
 from absl import flags
 
 from bert_mtl_ner import cli
+from bert_mtl_ner import shipped
 from bert_mtl_ner import inference
 from bert_mtl_ner import io_utils
 from bert_mtl_ner import progress as progress_lib
@@ -31,6 +33,7 @@ from bert_mtl_ner.errors import UsageError
 
 flags.DEFINE_string("model_dir", None, "A model directory written by train.")
 flags.DEFINE_string("saved_model", None, "A SavedModel written by export.")
+shipped.define_flag(flags, "--model_dir or --saved_model")
 flags.DEFINE_string("input", "-", "Input file, or - for stdin.")
 flags.DEFINE_string("output", "-", "Output file, or - for stdout.")
 flags.DEFINE_enum("output_format", "jsonl", ["jsonl"] + list(
@@ -55,10 +58,13 @@ def batches(documents, size: int) -> Iterator[List[str]]:
 
 def main(argv) -> None:
   del argv
-  if bool(FLAGS.model_dir) == bool(FLAGS.saved_model):
-    raise UsageError("give exactly one of --model_dir and --saved_model")
-  if FLAGS.model_dir:
-    tagger = inference.Tagger.from_model_dir(FLAGS.model_dir, FLAGS.batch_size)
+  model_dir = shipped.model_dir(FLAGS.model_dir, FLAGS.model, "--saved_model")
+  if bool(model_dir) == bool(FLAGS.saved_model):
+    raise UsageError("give exactly one of --model (a shipped model: "
+                     f"{', '.join(shipped.names()) or 'none'}), --model_dir "
+                     "and --saved_model")
+  if model_dir:
+    tagger = inference.Tagger.from_model_dir(model_dir, FLAGS.batch_size)
   else:
     tagger = serving.SavedModelTagger(FLAGS.saved_model)
   if FLAGS.input != "-" and not os.path.isfile(FLAGS.input):
@@ -72,7 +78,7 @@ def main(argv) -> None:
       "documents", enabled=FLAGS.progress and FLAGS.input != "-")
   writer = None if FLAGS.output_format == "jsonl" else \
       annotation.AnnotationWriter(sink, FLAGS.output_format, os.path.basename(
-          os.path.normpath(FLAGS.model_dir or FLAGS.saved_model)))
+          os.path.normpath(model_dir or FLAGS.saved_model)))
   try:
     for batch in batches(readers.read_documents(source, FLAGS.input), FLAGS.batch_size):
       for text, entities in zip(batch, tagger.entities(batch)):

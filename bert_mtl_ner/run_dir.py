@@ -8,6 +8,8 @@ Layout of ``--model_dir``::
   vocab.txt           the vocabulary the model was trained with
   checkpoints/        one checkpoint per epoch (model, optimizers, loop state)
   best/               weights of the best epoch on dev; best.json points at them
+                      (a shipped model's point at weights.npz instead:
+                      ``save_arrays``)
   metrics.jsonl       one JSON line per epoch
   tensorboard/        TensorBoard event files
 
@@ -19,10 +21,11 @@ import os
 import shutil
 from typing import Any, Dict, List, Optional, Tuple
 
+import numpy as np
 import tensorflow as tf
 
 from bert_mtl_ner import tokenization
-from bert_mtl_ner.errors import UsageError
+from bert_mtl_ner.errors import DataError, UsageError
 from bert_mtl_ner.io_utils import atomic_write_text
 from bert_mtl_ner.keras import keras
 from bert_mtl_ner.models import ModelConfig, build_model
@@ -140,6 +143,35 @@ def save_best(model_dir: str, model: keras.Model, record: Dict[str, Any]
         os.remove(previous + suffix)
 
 
+def save_arrays(model: keras.Model, path: str, dtype=np.float16) -> None:
+  """Writes ``model.weights`` in order as ``dtype`` arrays to ``path`` (.npz),
+  atomically: a shipped model's weights (float16 halves the size)."""
+  arrays = {f"w{i:04d}": np.asarray(v.numpy()).astype(
+      dtype if v.dtype.is_floating else v.dtype.as_numpy_dtype)
+            for i, v in enumerate(model.weights)}
+  tmp = path + ".tmp.npz"
+  np.savez(tmp, **arrays)
+  os.replace(tmp, path)
+
+
+def load_arrays(model: keras.Model, path: str) -> None:
+  """Sets ``model.weights`` from ``save_arrays``' file, cast to each
+  variable's dtype.
+
+  Raises:
+    DataError: the file does not hold one array of the right shape per
+      weight.
+  """
+  with np.load(path) as stored:
+    arrays = [stored[f"w{i:04d}"] for i in range(len(stored.files))]
+  shapes = [tuple(v.shape) for v in model.weights]
+  if [a.shape for a in arrays] != shapes:
+    raise DataError(path, None, f"holds {len(arrays)} arrays that do not fit "
+                    f"the model's {len(shapes)} weights")
+  model.set_weights([a.astype(v.dtype.as_numpy_dtype)
+                     for a, v in zip(arrays, model.weights)])
+
+
 def load(model_dir: str) -> Tuple[keras.Model, tokenization.CharTokenizer,
                                   List[str], ModelConfig]:
   """Rebuilds a trained model with its best weights.
@@ -161,5 +193,8 @@ def load(model_dir: str) -> Tuple[keras.Model, tokenization.CharTokenizer,
   tokenizer = tokenization.CharTokenizer.from_vocab_file(
       config.vocab_file, do_lower_case=flags_dict.get("do_lower_case", True))
   model = build_model(config)
-  tf.train.Checkpoint(model=model).read(weights).expect_partial()
+  if weights.endswith(".npz"):
+    load_arrays(model, weights)
+  else:
+    tf.train.Checkpoint(model=model).read(weights).expect_partial()
   return model, tokenizer, config.labels, config

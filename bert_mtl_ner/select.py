@@ -23,6 +23,7 @@ import sys
 from absl import flags
 
 from bert_mtl_ner import cli
+from bert_mtl_ner import shipped
 from bert_mtl_ner import inference
 from bert_mtl_ner import io_utils
 from bert_mtl_ner import progress as progress_lib
@@ -33,6 +34,7 @@ from bert_mtl_ner.data import readers
 from bert_mtl_ner.errors import UsageError
 
 flags.DEFINE_string("model_dir", None, "A model directory written by train.")
+shipped.define_flag(flags)
 flags.DEFINE_string("input", "-", "The pool: one text a line, or - for stdin.")
 flags.DEFINE_integer("k", 100, "How many texts to pick.")
 flags.DEFINE_enum("strategy", "confid", list(strategies.STRATEGIES),
@@ -48,7 +50,6 @@ flags.DEFINE_string("output", "-", "Output file (written atomically), or - "
                     "for stdout.")
 flags.DEFINE_integer("batch_size", 64, "Texts per batch.")
 progress_lib.define_flag(flags)
-flags.mark_flag_as_required("model_dir")
 FLAGS = flags.FLAGS
 
 
@@ -58,7 +59,8 @@ def main(argv) -> None:
     raise UsageError(f"--k must be positive, got {FLAGS.k}")
   if FLAGS.input != "-" and not os.path.isfile(FLAGS.input):
     raise UsageError(f"--input={FLAGS.input}: no such file")
-  tagger = inference.Tagger.from_model_dir(FLAGS.model_dir, FLAGS.batch_size)
+  model_dir = shipped.model_dir(FLAGS.model_dir, FLAGS.model)
+  tagger = inference.Tagger.from_model_dir(model_dir, FLAGS.batch_size)
   source = sys.stdin.buffer if FLAGS.input == "-" else open(FLAGS.input, "rb")
   bar = progress_lib.bar(
       io_utils.count_lines(FLAGS.input) if FLAGS.input != "-" else None,
@@ -76,7 +78,7 @@ def main(argv) -> None:
     writer = None if FLAGS.output_format == "jsonl" else \
         annotation.AnnotationWriter(stream, FLAGS.output_format,
                                     os.path.basename(os.path.normpath(
-                                        FLAGS.model_dir)))
+                                        model_dir)))
     for candidate in chosen:
       if writer:
         writer.write(candidate.text, candidate.payload)

@@ -2,6 +2,7 @@ r"""Serves a model over HTTP: TF Serving's REST API, a simple NER API, a page.
 
   python -m bert_mtl_ner.serve --saved_model=EXPORT [--port=8501] [--model_name=ner]
   python -m bert_mtl_ner.serve --model_dir=DIR      # exports in memory first
+  python -m bert_mtl_ner.serve --model=msra         # a shipped model, likewise
 
   curl -s localhost:8501/v1/ner -d '{"texts": ["张三在北京大学工作。"]}'
   curl -s localhost:8501/v1/models/ner:predict -d '{"instances": ["张三在北京大学工作。"]}'
@@ -23,11 +24,13 @@ from absl import flags
 from absl import logging
 
 from bert_mtl_ner import cli
+from bert_mtl_ner import shipped
 from bert_mtl_ner.errors import UsageError
 
 flags.DEFINE_string("saved_model", None, "A SavedModel written by export.")
 flags.DEFINE_string("model_dir", None, "A model directory written by train "
                     "(exported to a temporary folder first).")
+shipped.define_flag(flags, "--model_dir or --saved_model")
 flags.DEFINE_string("host", "127.0.0.1", "Address to listen on.")
 flags.DEFINE_integer("port", 8501, "Port (TF Serving's REST port by default).")
 flags.DEFINE_string("model_name", "ner", "The name in /v1/models/<name>.")
@@ -66,18 +69,21 @@ def main(argv) -> None:
   import uvicorn  # pylint: disable=g-import-not-at-top
   from bert_mtl_ner.server import api  # pylint: disable=g-import-not-at-top
   from bert_mtl_ner.server import app as app_lib  # pylint: disable=g-import-not-at-top
-  if bool(FLAGS.saved_model) == bool(FLAGS.model_dir):
-    raise UsageError("give exactly one of --saved_model and --model_dir")
+  model_dir = shipped.model_dir(FLAGS.model_dir, FLAGS.model, "--saved_model")
+  if bool(FLAGS.saved_model) == bool(model_dir):
+    raise UsageError("give exactly one of --saved_model, --model_dir and "
+                     "--model (a shipped model: "
+                     f"{', '.join(shipped.names()) or 'none'})")
   folder = None
   if FLAGS.saved_model:
     if not os.path.isdir(FLAGS.saved_model):
       raise UsageError(f"--saved_model={FLAGS.saved_model}: no such directory")
     load = app_lib.saved_model_loader(FLAGS.saved_model)
   else:
-    if not os.path.isdir(FLAGS.model_dir):
-      raise UsageError(f"--model_dir={FLAGS.model_dir}: no such directory")
+    if not os.path.isdir(model_dir):
+      raise UsageError(f"--model_dir={model_dir}: no such directory")
     folder = tempfile.mkdtemp(prefix="bert_mtl_ner_serve_")
-    load = _export_loader(FLAGS.model_dir, folder)
+    load = _export_loader(model_dir, folder)
   config = app_lib.ServerConfig(
       model_name=FLAGS.model_name,
       limits=api.Limits(FLAGS.max_body_bytes, FLAGS.max_texts,

@@ -455,6 +455,37 @@ def test_claims_say_better_only_when_interval_and_seeds_agree():
       "yet" in headline.claims(summary([1.0], 0.1, 0.9))
 
 
+def test_the_readme_says_where_the_cpu_presets_verdicts_differ():
+  def summary(delta, stops):
+    cell = lambda variant: {"label": variant, "variant": variant,
+                            "seeds": [1, 2], "missing_seeds": 0}
+    return {"meta": {}, "best_single_task": {"msra": "msra/bert_crf"},
+            "cells": {"msra/mtl": cell("mtl"), "msra/bert_crf": cell(
+                "bert_crf")},
+            "runs": [{"cell": c, "seed": s, "stopped_by": stops}
+                     for c in ("msra/mtl", "msra/bert_crf") for s in (1, 2)],
+            "significance": [{
+                "a": "msra/mtl", "b": "msra/bert_crf", "scoring": "msra_test",
+                "metric": "f1", "per_seed": {"deltas": [delta, delta],
+                                             "mean": delta},
+                "bootstrap": {"delta": delta, "low": delta - 0.5,
+                              "high": delta + 0.5, "p": 0.01}}]}
+  better, worse = summary(2.0, "early_stopping"), summary(-2.0,
+                                                          "early_stopping")
+  assert headline.verdicts(better)[
+      "MSRA: MTL − the best single-task BERT row"] == "better"
+  line = headline.verdict_line(better, worse)
+  assert "differ** from the full preset's on 1 of 3 claims" in line
+  assert "MSRA: MTL − the best single-task BERT row: cpu preset better, " \
+      "full preset worse" in line
+  same = headline.verdict_line(better, summary(1.5, "early_stopping"))
+  assert "same verdict" in same and "1 better" in same
+  # A capped run takes the verdict away, on either side.
+  assert "cpu preset not called, full preset better" in headline.verdict_line(
+      summary(2.0, "cap"), better)
+  assert headline.verdict_line(None, better) == ""
+
+
 def test_claims_report_the_cap_on_auxiliary_batches_once_it_ran():
   cells = {"peoples_daily/mtl": {"label": "MTL", "variant": "mtl",
                                  "seeds": [1, 2, 3], "missing_seeds": 0},
@@ -595,13 +626,18 @@ def test_what_stopped_a_run():
       for s, stop in ((1, "cap"), (2, "early_stopping"))]}
   assert headline._mean(summary, "msra/mtl", "msra_test", "f1") == \
       "90.00 (2 seeds, **1 capped**)"
-  # A report from before runs said: judged by its preset's cap (cpu: 3
-  # epochs, no patience).
-  old = {"meta": {"preset": "cpu"}, "runs": [
-      {"cell": "msra/mtl", "seed": 1, "best": {"epoch": 3, "epochs_run": 3},
-       "scores": {"msra_test": {"f1": 50.0}}}]}
+  # A report from before runs said: judged by its preset's cap (smoke: 1
+  # epoch, no patience), while the preset is the one it describes.
+  smoke = presets_lib.get_preset("smoke")
+  old = {"meta": {"preset": "smoke", "description": smoke.description},
+         "runs": [{"cell": "msra/mtl", "seed": 1,
+                   "best": {"epoch": 1, "epochs_run": 1},
+                   "scores": {"msra_test": {"f1": 50.0}}}]}
   assert headline._mean(old, "msra/mtl", "msra_test", "f1") == \
       "50.00 (1 seed, **all capped**)"
+  old["meta"]["description"] = "smoke preset as it was once"
+  assert headline._mean(old, "msra/mtl", "msra_test", "f1") == \
+      "50.00 (1 seed, **not known if capped**)"
 
 
 def test_the_clean_multi_task_cells_exclude_their_evaluation_text():

@@ -61,6 +61,20 @@ def test_warmup_then_linear_decay():
   assert optimization.WarmupLinearDecay(**schedule.get_config()).peak == 1e-3
 
 
+def test_constant_schedule_holds_the_peak_after_warmup():
+  schedule = optimization.WarmupLinearDecay(1e-3, total_steps=100,
+                                            warmup_steps=10, decay=False)
+  assert float(schedule(0)) == pytest.approx(1e-4)
+  for step in (9, 50, 99, 100, 500):
+    assert float(schedule(step)) == pytest.approx(1e-3)
+  assert not optimization.WarmupLinearDecay(**schedule.get_config()).decay
+  adam, _ = optimization.make_optimizers(optimization.OptimizerConfig(
+      learning_rate=2e-3, total_steps=100, warmup_ratio=0.1,
+      schedule="constant"))
+  rate = adam.get_config()["learning_rate"]["config"]
+  assert rate["decay"] is False and rate["peak"] == pytest.approx(2e-3)
+
+
 def test_split_variables():
   a, b, c = (tf.Variable(1.0) for _ in range(3))
   assert optimization.split_variables([a, b, c], [b]) == ([0, 2], [1])

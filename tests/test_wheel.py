@@ -1,6 +1,7 @@
 """A plain ``pip install`` of the wheel works like the clone: from a folder
 outside the repository, the console scripts train with the default character
-vocabulary, predict, and serve the page."""
+vocabulary, predict with a shipped model and with the trained one, and serve
+the page."""
 
 import json
 import pathlib
@@ -15,13 +16,18 @@ import zipfile
 
 import pytest
 
+from bert_mtl_ner import shipped
 from conftest import REPO
 
 pytestmark = pytest.mark.xdist_group("wheel")
 
 # Files a command needs by default, inside the wheel.
 PACKAGE_DATA = ("bert_mtl_ner/vocab/chars.txt", "bert_mtl_ner/server/page.html",
-                "bert_mtl_ner/experiments/paper_tables.json")
+                "bert_mtl_ner/experiments/paper_tables.json") + tuple(
+                    f"bert_mtl_ner/shipped/{name}/{file}"
+                    for name in shipped.names()
+                    for file in ("SHA256SUMS", "weights.npz", "MODEL.md",
+                                 "vocab.txt", "calibration.json"))
 
 
 @pytest.fixture(scope="module")
@@ -88,6 +94,10 @@ def test_installed_commands_train_predict_and_serve_outside_the_repository(
   tagged = run("predict", "--model_dir=model", input="张三在北京工作。\n")
   assert tagged.returncode == 0, tagged.stderr[-3000:]
   assert json.loads(tagged.stdout)["text"] == "张三在北京工作。"
+  shipped = run("predict", "--model=msra", input="张三在北京大学工作。\n")
+  assert shipped.returncode == 0, shipped.stderr[-3000:]
+  entities = json.loads(shipped.stdout)["entities"]
+  assert {(e["text"], e["type"]) for e in entities} >= {("张三", "PER")}
   with socket.socket() as sock:
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]

@@ -18,7 +18,6 @@ runs, their state and estimated time without training anything.
 import dataclasses
 import datetime
 import os
-import platform
 import re
 import sys
 import time
@@ -167,15 +166,6 @@ def with_encoder(base: TrainRun, flagfile: Optional[str],
   return dataclasses.replace(base, bert_model=folder), about
 
 
-def hardware() -> str:
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  gpus = tf.config.list_physical_devices("GPU")
-  return (f"{platform.machine()} {platform.processor() or ''} "
-          f"{os.cpu_count()} CPU cores, "
-          f"{len(gpus)} GPU(s); Python {platform.python_version()}, "
-          f"TensorFlow {tf.__version__}").replace("  ", " ")
-
-
 class Grid:
   """The planned runs of one invocation (re-planned after every run, since
   the best single-task BERT row is known only once its first seed ran).
@@ -265,7 +255,8 @@ def main(argv) -> None:
     preset = dataclasses.replace(preset, eval_limit=FLAGS.eval_limit)
   seeds = [int(s) for s in FLAGS.seeds] or list(preset.seeds)
   flagfile = pretraining_flagfile(preset)
-  cells = grid_lib.build_grid(random_init_rows=bool(flagfile),
+  cells = grid_lib.build_grid(random_init_rows=bool(flagfile)
+                              and preset.random_init_rows,
                               extra=preset.extra_cells)
   grid_lib.check_selection(FLAGS.cells, [c.name for c in cells])
   shard = grid_lib.parse_shard(FLAGS.shard)
@@ -314,7 +305,7 @@ def main(argv) -> None:
   runs, _ = grid.plan(whole=True)
   meta = {"preset": preset.name, "description": preset.description,
           "command": relative_command(sys.argv[1:]),
-          "hardware": hardware(), "jobs": jobs,
+          "hardware": records.hardware(), "jobs": jobs,
           "started": started.strftime("%Y-%m-%d %H:%M UTC"),
           "wall_seconds": time.time() - start, "report_only": FLAGS.report}
   if encoder:

@@ -7,6 +7,7 @@ Both report formats are read from their ``runs`` list (cell, seed, scores), so
 the table is the mean over seeds of exactly what the reports hold.
 """
 
+import collections
 import json
 import os
 import statistics
@@ -55,13 +56,19 @@ def load(path: str) -> Optional[Dict]:
 
 def stopped_by(summary: Dict, run: Dict) -> Optional[str]:
   """What ended a run of a report's ``runs`` list; for a report written
-  before runs said so, judged from its preset's cap and patience."""
+  before runs said so, judged from its preset's cap and patience: the preset
+  the report describes (``presets.FORMER`` after a redesign), else None (not
+  known)."""
   if run.get("stopped_by"):
     return run["stopped_by"]
+  description = summary["meta"].get("description")
   preset = presets.PRESETS.get(summary["meta"].get("preset"))
-  if preset is None:
+  if description in presets.FORMER:
+    flags = presets.FORMER[description]
+  elif preset is None or description not in (None, preset.description):
     return None
-  flags = dict(preset.overrides, **preset.overrides_for(run["cell"]))
+  else:
+    flags = dict(preset.overrides, **preset.overrides_for(run["cell"]))
   return records.stopped_by({"best": run.get("best"), "identity": flags})
 
 
@@ -76,10 +83,13 @@ def _mean(summary: Optional[Dict], cell: str, key: str, metric: str) -> str:
     return "—" if runs else "not run yet"  # —: not scored that way
   values = [r["scores"][key][metric] for r in scored]
   seeds = f"{len(values)} seed{'s' if len(values) > 1 else ''}"
-  capped = sum(1 for r in scored if stopped_by(summary, r) == "cap")
+  stops = [stopped_by(summary, r) for r in scored]
+  capped = stops.count("cap")
   if capped:
     seeds += (", **all capped**" if capped == len(scored) else
               f", **{capped} capped**")
+  elif None in stops:
+    seeds += ", **not known if capped**"
   return f"{statistics.mean(values):.2f} ({seeds})"
 
 
@@ -252,6 +262,58 @@ def _cap_claim(rows: List[Dict], cells: Dict) -> List[str]:
   return [line + "."]
 
 
+def verdicts(summary: Optional[Dict]) -> Dict[str, str]:
+  """What a report shows on each claim, by claim: MTL against the best
+  single-task BERT row on each corpus, and each ablation (``_verdict``'s
+  words, without its explanations)."""
+  if not summary:
+    return {}
+  cells, rows = summary["cells"], summary["significance"]
+  found = {}
+  for dataset, name in CORPORA.items():
+    key, _ = CLAIM_SCORINGS[dataset]
+    best = (summary.get("best_single_task") or {}).get(dataset)
+    row = _by_scoring(rows, f"{dataset}/mtl", best).get(key) if best else None
+    found[f"{name}: MTL − the best single-task BERT row"] = row
+  for row in rows:
+    if row["b"] == "cluener/mtl" and row["a"].startswith("cluener/mtl_no_"):
+      found[f"CLUENER2020: {cells[row['a']]['label']} − MTL"] = row
+  result = {}
+  for claim, row in found.items():
+    if row is None:
+      result[claim] = "not measured yet"
+      continue
+    capped = sum(1 for run in summary["runs"]
+                 if run["cell"] in (row["a"], row["b"])
+                 and stopped_by(summary, run) == "cap")
+    result[claim] = _verdict(row, capped).split(":")[0].split(" (")[0]
+  return result
+
+
+def verdict_line(cpu: Optional[Dict], full: Optional[Dict]) -> str:
+  """One bullet: where the cpu preset's verdicts differ from the full
+  report's (a data-starved multi-task model may gain more), or that they
+  agree."""
+  mine, theirs = verdicts(cpu), verdicts(full)
+  if not mine or not theirs:
+    return ""
+  differ = [f"{claim}: cpu preset {mine[claim]}, full preset "
+            f"{theirs.get(claim, 'not measured yet')}"
+            for claim in mine if mine[claim] != theirs.get(claim)]
+  if not differ:
+    counts = collections.Counter(mine.values())
+    return ("- **The cpu preset** reaches the same verdict as the full "
+            "preset on every claim above (" + ", ".join(
+                f"{n} {verdict}" for verdict, n in sorted(counts.items()))
+            + ").")
+  return ("- **The cpu preset's verdicts differ** from the full preset's on "
+          f"{len(differ)} of {len(mine)} claims (it trains on small subsets "
+          "of each corpus, where what a multi-task model gains may differ): "
+          + "; ".join(differ) + ".")
+
+
 def readme_claims(root: str) -> str:
-  return claims(load(os.path.join(root, "docs", "results", "full",
-                                  "summary.json")))
+  results = os.path.join(root, "docs", "results")
+  full = load(os.path.join(results, "full", "summary.json"))
+  line = verdict_line(load(os.path.join(results, "cpu", "summary.json")), full)
+  return claims(full) + ("\n" + line if line else "")

@@ -19,6 +19,7 @@ listed, or re-runs it with ``--rerun_stale``.
 import base64
 import json
 import os
+import platform
 import subprocess
 import zlib
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -75,7 +76,7 @@ def stopped_by(record: Dict) -> Optional[str]:
 
 # Flags added after records were first made, with the value every earlier run
 # had: a record without the key matches a plan with that value.
-ADDED_LATER = {"aux_exclude": []}
+ADDED_LATER = {"aux_exclude": [], "lr_schedule": "linear"}
 
 
 def differences(recorded: Dict, planned: Dict) -> List[str]:
@@ -94,6 +95,16 @@ def code_version(repo: str) -> str:
         capture_output=True, text=True, check=True).stdout.strip()
   except (OSError, subprocess.CalledProcessError):
     return "unknown"
+
+
+def hardware() -> str:
+  """This machine, Python and TensorFlow in one line."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  gpus = tf.config.list_physical_devices("GPU")
+  return (f"{platform.machine()} {platform.processor() or ''} "
+          f"{os.cpu_count()} CPU cores, "
+          f"{len(gpus)} GPU(s); Python {platform.python_version()}, "
+          f"TensorFlow {tf.__version__}").replace("  ", " ")
 
 
 def pack_counts(counts: np.ndarray) -> Dict:

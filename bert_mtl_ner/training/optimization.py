@@ -1,4 +1,5 @@
-"""Adam with linear warmup and linear decay; a smaller rate for BERT's weights."""
+"""Adam with linear warmup, then linear decay or a constant rate; a smaller rate
+for BERT's weights."""
 
 import dataclasses
 from typing import List, Sequence, Tuple
@@ -8,22 +9,28 @@ import tensorflow as tf
 from bert_mtl_ner.keras import keras
 
 
+SCHEDULES = ("linear", "constant")
+
+
 @keras.utils.register_keras_serializable(package="bert_mtl_ner")
 class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
   """Rises linearly from 0 to ``peak`` over ``warmup_steps``, then falls linearly
-  to 0 at ``total_steps``.
+  to 0 at ``total_steps`` (or, without ``decay``, stays at ``peak``).
 
   Args:
     peak: the highest learning rate.
     total_steps: steps of the whole run.
     warmup_steps: steps of the rise.
+    decay: fall after the warmup.
   """
 
-  def __init__(self, peak: float, total_steps: int, warmup_steps: int):
+  def __init__(self, peak: float, total_steps: int, warmup_steps: int,
+               decay: bool = True):
     super().__init__()
     self.peak = float(peak)
     self.total_steps = max(int(total_steps), 1)
     self.warmup_steps = int(warmup_steps)
+    self.decay = bool(decay)
 
   def __call__(self, step):
     step = tf.cast(step, tf.float32)
@@ -31,13 +38,13 @@ class WarmupLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
     total = tf.cast(self.total_steps, tf.float32)
     rise = self.peak * (step + 1.0) / warm
     fall = self.peak * tf.maximum(total - step, 0.0) / tf.maximum(
-        total - warm, 1.0)
+        total - warm, 1.0) if self.decay else tf.constant(self.peak)
     return tf.where(step < warm, tf.minimum(rise, self.peak),
                     tf.minimum(fall, self.peak))
 
   def get_config(self):
     return {"peak": self.peak, "total_steps": self.total_steps,
-            "warmup_steps": self.warmup_steps}
+            "warmup_steps": self.warmup_steps, "decay": self.decay}
 
 
 @dataclasses.dataclass
@@ -49,12 +56,15 @@ class OptimizerConfig:
     bert_learning_rate: peak rate of BERT's weights.
     warmup_ratio: share of the steps spent warming up.
     total_steps: steps of the whole run.
+    schedule: after the warmup, ``linear`` decay to 0 at ``total_steps`` or
+      ``constant``.
     clip_norm: global gradient norm clip (0 for none).
   """
   learning_rate: float = 1e-3
   bert_learning_rate: float = 3e-5
   warmup_ratio: float = 0.1
   total_steps: int = 1000
+  schedule: str = "linear"
   clip_norm: float = 5.0
 
 
@@ -65,7 +75,8 @@ def make_optimizers(config: OptimizerConfig) -> Tuple[keras.optimizers.Adam,
 
   def adam(rate, name):
     return keras.optimizers.Adam(
-        WarmupLinearDecay(rate, config.total_steps, warmup), name=name)
+        WarmupLinearDecay(rate, config.total_steps, warmup,
+                          decay=config.schedule == "linear"), name=name)
 
   return adam(config.learning_rate, "adam"), adam(config.bert_learning_rate,
                                                   "bert_adam")

@@ -151,7 +151,7 @@ def train_config(run: TrainRun, tasks) -> trainer_lib.TrainConfig:
           learning_rate=run.learning_rate,
           bert_learning_rate=run.bert_learning_rate,
           warmup_ratio=run.warmup_ratio, total_steps=steps,
-          clip_norm=run.clip_norm))
+          schedule=run.lr_schedule, clip_norm=run.clip_norm))
 
 
 def load_aux_task(run: TrainRun, spec: str):

@@ -12,6 +12,7 @@ from bert_mtl_ner.data import readers
 from bert_mtl_ner.data import tags as tags_lib
 from bert_mtl_ner.models import MODELS
 from bert_mtl_ner.training import distribution
+from bert_mtl_ner.training import optimization
 from bert_mtl_ner.training import precision
 from bert_mtl_ner.training import trainer as trainer_lib
 
@@ -146,6 +147,11 @@ class TrainRun:
       3e-05, help="Peak learning rate of BERT.")
   warmup_ratio: float = config_flags.field(
       0.1, help="Share of steps of linear warmup.")
+  lr_schedule: str = config_flags.field(
+      "linear", choices=optimization.SCHEDULES,
+      help="After warmup: linear (decay to 0 at the last epoch, the paper's) "
+      "or constant (the peak rate until early stopping; with linear, the cap "
+      "favours the last epochs).")
   clip_norm: float = config_flags.field(
       5.0, help="Global gradient norm clip (0: none).")
   patience: int = config_flags.field(

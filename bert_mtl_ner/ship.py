@@ -1,0 +1,372 @@
+r"""Packs a trained model as a shipped model, with its card measured here.
+
+  python -m bert_mtl_ner.ship --model_dir=runs/msra --name=msra \
+      --dataset=msra --split=test --flagfile_used=configs/ship_msra.cfg
+
+Writes ``bert_mtl_ner/shipped/NAME/`` (replaced atomically, see
+``bert_mtl_ner.shipped``): the model directory's configuration, labels and
+vocabulary; its best weights in float16 when that moves ``--split``'s F1 by at
+most ``--max_f1_change`` (else float32); the temperature fitted on
+``--fit_split`` with the ECE before and after on ``--split`` (cross-fitted when
+they are the same split); speed on this machine; the scores, overall, per type
+and per sentence, of the shipped weights on the whole split; ``summary.json``
+with all of it and ``MODEL.md`` rendered from it (``shipped.card``); and
+``SHA256SUMS``. Refuses a run that stopped at its epoch cap, a
+``--flagfile_used`` that disagrees with the run's flags, and a folder over
+``--max_mb``.
+"""
+
+import datetime
+import json
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from typing import Dict, List
+
+from absl import flags
+
+from bert_mtl_ner import calibration
+from bert_mtl_ner import cli
+from bert_mtl_ner import evaluation
+from bert_mtl_ner import inference
+from bert_mtl_ner import run_dir
+from bert_mtl_ner import shipped
+from bert_mtl_ner.data import char_vectors
+from bert_mtl_ner.data import registry
+from bert_mtl_ner.data import tags as tags_lib
+from bert_mtl_ner.errors import UsageError
+from bert_mtl_ner.experiments import records
+from bert_mtl_ner.io_utils import atomic_write_text
+from bert_mtl_ner.shipped import card
+
+flags.DEFINE_string("model_dir", None, "The trained model directory.")
+flags.DEFINE_string("name", None, "The shipped model's name.")
+flags.DEFINE_string("dataset", None, "The registered dataset it was trained "
+                    "on.")
+flags.DEFINE_string("split", "test", "Split its card scores (whole).")
+flags.DEFINE_string("fit_split", "dev", "Split the temperature is fitted on.")
+flags.DEFINE_string("flagfile_used", None, "The training flagfile, for the "
+                    "card's command; each of its flags must equal the run's.")
+flags.DEFINE_string("data_dir", None, "Data folder.")
+flags.DEFINE_string("root", shipped.ROOT, "Where shipped models go.")
+flags.DEFINE_float("max_mb", 20.0, "Largest size of the folder on disk.")
+flags.DEFINE_float("max_f1_change", 0.1, "Largest F1 change float16 weights "
+                   "may cause; beyond it they are stored in float32.")
+flags.DEFINE_integer("batch_size", 64, "Sentences per model call.")
+flags.DEFINE_string("full_report", None, "The full report's summary.json: "
+                    "the card then sets this run's dev F1 beside each of its "
+                    "rows on the dataset (why this architecture).")
+flags.mark_flags_as_required(["model_dir", "name", "dataset",
+                              "flagfile_used"])
+FLAGS = flags.FLAGS
+
+# What a card says of its data: where it is from and on what terms.
+DATA = {
+    "msra": {
+        "source": "MSRA NER, the Microsoft Research Asia corpus of the third "
+                  "SIGHAN bakeoff (2006; Levow 2006): newspaper text with "
+                  "PER, LOC and ORG; train split 42000 sentences by the "
+                  "common seed-2019 split of its train file, test 3442",
+        "terms": "No license is stated at its public homes (Hugging Face "
+                 "lists it as 'unknown'); it was released for the bakeoff's "
+                 "research use. Ask Microsoft Research Asia before any use "
+                 "beyond research.",
+        "limits": [
+            "Domain: 1998-era mainland newspaper text, simplified "
+            "characters. Web text, social media, speech transcripts, "
+            "classical or traditional-script Chinese were never seen.",
+            "Three types only (PER, LOC, ORG): no dates, numbers, products, "
+            "works or events.",
+            "Names in Latin script and mixed Chinese-English text were "
+            "rare in training.",
+        ]},
+    "cluener": {
+        "source": "CLUENER2020 (Xu et al. 2020), fine-grained NER on Sina "
+                  "news text (THUCTC) by the CLUE benchmark: 10 types; train "
+                  "10748 sentences, dev 1343 (its test has no labels, so the "
+                  "card scores dev)",
+        "terms": "No license is stated with the CLUE benchmark's release "
+                 "(Hugging Face's CLUE card lists it as 'unknown'); it was "
+                 "published for research. Ask the CLUE organisers before any "
+                 "use beyond research.",
+        "limits": [
+            "Domain: short Chinese news and web-news sentences (one line, "
+            "about 40 characters). Long documents are tagged in windows of "
+            "150 characters; other registers were never seen.",
+            "Its dev split chose the epoch and the temperature, and is also "
+            "what the card scores (the test has no labels): the scores are "
+            "optimistic by that choice.",
+            "Types follow CLUENER2020's guidelines (for example, a "
+            "'position' is a job title and 'scene' a tourist site); other "
+            "schemes disagree at the boundaries.",
+        ]},
+}
+
+
+def check_flagfile(path: str, run_flags: Dict) -> List[str]:
+  """The ``--name=value`` lines of ``path``, each checked against the run's
+  flags (``flags.json``).
+
+  Raises:
+    UsageError: a flag the run does not have or whose value differs, named
+      with its line.
+  """
+  lines = []
+  with open(path, encoding="utf-8") as stream:
+    for number, line in enumerate(stream, 1):
+      line = line.strip()
+      if not line or line.startswith("#"):
+        continue
+      name, _, value = line.lstrip("-").partition("=")
+      if name not in run_flags:
+        raise UsageError(f"{path}:{number}: --{name} is not a flag of the "
+                         "run")
+      recorded = run_flags[name]
+      same = (str(recorded).lower() == value.lower()
+              if isinstance(recorded, bool) else
+              float(recorded) == float(value)
+              if isinstance(recorded, (int, float)) else
+              str(recorded) == value)
+      if not same:
+        raise UsageError(f"{path}:{number}: --{name}={value}, but the run "
+                         f"was trained with {recorded!r}")
+      lines.append(line)
+  return lines
+
+
+def training_summary(model_dir: str, run_flags: Dict) -> Dict:
+  """Epochs, best epoch, dev curve and what stopped the run.
+
+  Raises:
+    UsageError: the run stopped at its epoch cap (it may still have been
+      improving).
+  """
+  history = [json.loads(line) for line in open(
+      os.path.join(model_dir, "metrics.jsonl"), encoding="utf-8")
+             if line.strip()]
+  best = run_dir.read_json(os.path.join(model_dir, run_dir.BEST_POINTER))
+  result = {"epochs_run": len(history), "cap": run_flags["epochs"],
+            "patience": run_flags["patience"], "best_epoch": best["epoch"],
+            "dev_f1": best["dev_f1"],
+            "dev_curve": [round(r["dev"]["f1"], 2) for r in history]}
+  result["stopped_by"] = records.stopped_by(
+      {"run": run_flags, "best": {"epoch": best["epoch"],
+                                  "epochs_run": len(history)}})
+  if result["stopped_by"] != "early_stopping":
+    raise UsageError(f"{model_dir} ran {len(history)} of {run_flags['epochs']} "
+                     f"epochs with its best at {best['epoch']}: it stopped at "
+                     "its cap, not by early stopping; train it further")
+  return result
+
+
+def commands(name: str, flagfile: str, run_flags: Dict) -> List[str]:
+  """The commands that train this model from a clone."""
+  result = []
+  vectors = ""
+  if run_flags.get("embeddings_file"):
+    result.append("python -m bert_mtl_ner.data --action=vectors "
+                  "--output=runs/char_vectors.txt")
+    vectors = " --embeddings_file=runs/char_vectors.txt"
+  result.append(f"python -m bert_mtl_ner.train --flagfile={flagfile}"
+                f"{vectors} --model_dir=runs/ship_{name}")
+  return result
+
+
+def scored(tagger: inference.Tagger, sentences, types: List[str]) -> Dict:
+  """Scores of the whole split, with per-sentence counts and the seconds
+  the tagging took."""
+  start = time.perf_counter()
+  predictions, _ = evaluation.tag_sentences(tagger, sentences)
+  seconds = time.perf_counter() - start
+  gold = [s.tags for s in sentences]
+  result = evaluation.score(gold, predictions)
+  result["per_sentence"] = records.pack_counts(
+      evaluation.sentence_counts(gold, predictions, types))
+  result["seconds"] = seconds
+  return result
+
+
+def speed(tagger: inference.Tagger, sentences) -> Dict:
+  """Throughput over the split in batches, and single-sentence latency."""
+  texts = ["".join(s.chars) for s in sentences]
+  tagger.entities(texts[:tagger.batch_size])  # warm-up: traces the model
+  start = time.perf_counter()
+  for begin in range(0, len(texts), tagger.batch_size):
+    tagger.entities(texts[begin:begin + tagger.batch_size])
+  seconds = time.perf_counter() - start
+  latencies = []
+  for text in texts[:100]:
+    begin = time.perf_counter()
+    tagger.entities([text])
+    latencies.append(1000 * (time.perf_counter() - begin))
+  return {"sentences": len(texts), "characters": sum(map(len, texts)),
+          "batch_size": tagger.batch_size, "seconds": seconds,
+          "chars_per_second": sum(map(len, texts)) / seconds,
+          "sentences_per_second": len(texts) / seconds,
+          "latency_ms_median": statistics.median(latencies),
+          "latency_sentences": len(latencies),
+          "hardware": records.hardware()}
+
+
+def calibrated(tagger: inference.Tagger, fit_sentences, sentences,
+               same: bool) -> Dict:
+  """The temperature fitted on ``fit_sentences`` and the ECE on
+  ``sentences`` before and after (cross-fitted when ``same``)."""
+  fit = calibration.ScoredSplit(tagger, fit_sentences)
+  temperature, loss_after = calibration.fit_temperature(fit.scores,
+                                                        fit.correct)
+  target = fit if same else calibration.ScoredSplit(tagger, sentences)
+  before = calibration.summary(target.scores(1.0), target.correct)
+  after_scores = (calibration.cross_fitted(target)["scores"] if same
+                  else target.scores(temperature))
+  after = calibration.summary(after_scores, target.correct)
+  return {"temperature": temperature, "entities": before["entities"],
+          "ece_before": before["ece"], "ece_after": after["ece"],
+          "cross_fitted": same,
+          "log_loss_before": calibration.log_loss(fit.scores(1.0),
+                                                  fit.correct),
+          "log_loss_after": loss_after}
+
+
+def unseen_entities(dataset: str, split: str, data_dir) -> Dict:
+  """How many gold entities of ``split`` (text and type) never occur as an
+  entity of train: names the model has never seen."""
+  def texts(name):
+    return [("".join(s.chars[span.start:span.end]), span.type)
+            for s in registry.read_split(dataset, name, data_dir)
+            for span in tags_lib.tags_to_spans(s.tags)]
+  seen = set(texts("train"))
+  gold = texts(split)
+  return {"entities": len(gold), "unseen": sum(e not in seen for e in gold)}
+
+
+def candidates(report_path: str, dataset: str) -> List[Dict]:
+  """The full report's rows on ``dataset`` with their mean dev F1, each
+  marked when its dev score cannot choose: a multi-task row in the paper's
+  setting on MSRA or People's Daily trains on auxiliary text that holds that
+  dev (``data --action=overlap``)."""
+  with open(report_path, encoding="utf-8") as stream:
+    cells = json.load(stream)["cells"]
+  rows = []
+  for name, cell in cells.items():
+    dev = cell.get("dev_f1") or {}
+    if cell["dataset"] != dataset or dev.get("mean") is None:
+      continue
+    leaks = (dataset in ("msra", "peoples_daily")
+             and cell["variant"].startswith("mtl")
+             and cell["variant"] != "mtl_clean")
+    rows.append({"cell": name, "label": cell["label"], "dev_f1": dev["mean"],
+                 "seeds": len(cell["seeds"]),
+                 "dev_in_training": leaks})
+  return rows
+
+
+def folder_bytes(path: str) -> int:
+  return sum(os.path.getsize(os.path.join(path, n)) for n in os.listdir(path))
+
+
+def pack(stage: str, model_dir: str, weights_dtype) -> None:
+  """Copies the model directory's description and writes its best weights as
+  ``weights.npz`` in ``weights_dtype``."""
+  for name in ("model_config.json", "labels.json", "vocab.txt", "flags.json"):
+    shutil.copyfile(os.path.join(model_dir, name), os.path.join(stage, name))
+  model, _, _, _ = run_dir.load(model_dir)
+  run_dir.save_arrays(model, os.path.join(stage, shipped.WEIGHTS),
+                      weights_dtype)
+  best = run_dir.read_json(os.path.join(model_dir, run_dir.BEST_POINTER))
+  run_dir.write_json(os.path.join(stage, run_dir.BEST_POINTER),
+                     {"epoch": best["epoch"], "dev_f1": best["dev_f1"],
+                      "weights": shipped.WEIGHTS})
+
+
+def main(argv) -> None:
+  del argv
+  if FLAGS.dataset not in DATA:
+    raise UsageError(f"--dataset={FLAGS.dataset}: no card text for it; "
+                     f"known: {', '.join(DATA)}")
+  run_flags = run_dir.read_json(os.path.join(FLAGS.model_dir, "flags.json"))
+  flag_lines = check_flagfile(FLAGS.flagfile_used, run_flags)
+  training = training_summary(FLAGS.model_dir, run_flags)
+  training.update(flagfile=FLAGS.flagfile_used, flags=flag_lines,
+                  commands=commands(FLAGS.name, FLAGS.flagfile_used, run_flags),
+                  code_version=records.code_version(os.path.dirname(
+                      os.path.abspath(FLAGS.flagfile_used))))
+  read = lambda split: list(registry.read_split(FLAGS.dataset, split,
+                                                FLAGS.data_dir))
+  sentences, fit_sentences = read(FLAGS.split), read(FLAGS.fit_split)
+  labels = run_dir.read_json(os.path.join(FLAGS.model_dir, "labels.json"))
+  types = sorted(tags_lib.entity_types([labels]))
+  full = scored(inference.Tagger.from_model_dir(FLAGS.model_dir,
+                                                FLAGS.batch_size),
+                sentences, types)
+  os.makedirs(FLAGS.root, exist_ok=True)
+  stage = tempfile.mkdtemp(prefix=f".{FLAGS.name}-", dir=FLAGS.root)
+  try:
+    for dtype in ("float16", "float32"):
+      pack(stage, FLAGS.model_dir, dtype)
+      tagger = inference.Tagger.from_model_dir(stage, FLAGS.batch_size)
+      result = scored(tagger, sentences, types)
+      if abs(result["f1"] - full["f1"]) <= FLAGS.max_f1_change:
+        break
+    calib = calibrated(tagger, fit_sentences, sentences,
+                       FLAGS.split == FLAGS.fit_split)
+    calibration.write_record(stage, {
+        "temperature": calib["temperature"],
+        "fitted_on": f"{FLAGS.dataset}:{FLAGS.fit_split}",
+        "log_loss_before": calib["log_loss_before"],
+        "log_loss_after": calib["log_loss_after"]})
+    summary = {
+        "name": FLAGS.name, "dataset": FLAGS.dataset, "split": FLAGS.split,
+        "fit_split": FLAGS.fit_split, "architecture": run_flags["model"],
+        "types": types, "data": DATA[FLAGS.dataset],
+        "vectors_from": list(char_vectors.SOURCES)
+                        if run_flags.get("embeddings_file") else None,
+        "training": training,
+        "weights": {"dtype": dtype, "f1_float32": full["f1"],
+                    "f1_shipped": result["f1"]},
+        "scores": {k: v for k, v in result.items() if k != "seconds"},
+        "unseen": unseen_entities(FLAGS.dataset, FLAGS.split, FLAGS.data_dir),
+        "calibration": calib,
+        "speed": speed(tagger, sentences),
+        "chosen_over": (candidates(FLAGS.full_report, FLAGS.dataset)
+                        if FLAGS.full_report else None),
+        "full_report": FLAGS.full_report,
+        "packed": datetime.datetime.now(datetime.timezone.utc).strftime(
+            "%Y-%m-%d"),
+        "command": (f"python -m bert_mtl_ner.ship --model_dir=runs/ship_"
+                    f"{FLAGS.name} --name={FLAGS.name} "
+                    f"--dataset={FLAGS.dataset} --split={FLAGS.split} "
+                    f"--flagfile_used={FLAGS.flagfile_used}"),
+    }
+    run_dir.write_json(os.path.join(stage, card.SUMMARY), summary)
+    # The size goes into the card, and the card into the size: write the card
+    # once to measure, then again with the measured size.
+    summary["weights"]["folder_bytes"] = 0
+    atomic_write_text(os.path.join(stage, card.CARD), card.render(summary))
+    summary["weights"]["folder_bytes"] = folder_bytes(stage)
+    run_dir.write_json(os.path.join(stage, card.SUMMARY), summary)
+    atomic_write_text(os.path.join(stage, card.CARD), card.render(summary))
+    size = folder_bytes(stage)
+    if size > FLAGS.max_mb * 1e6:
+      raise UsageError(f"{FLAGS.name}: {size / 1e6:.1f} MB with {dtype} "
+                       f"weights, over --max_mb={FLAGS.max_mb}")
+    shipped.write_sums(stage)
+    os.chmod(stage, 0o755)
+    target = os.path.join(FLAGS.root, FLAGS.name)
+    old = None
+    if os.path.exists(target):
+      old = tempfile.mkdtemp(prefix=f".{FLAGS.name}-old-", dir=FLAGS.root)
+      os.replace(target, os.path.join(old, FLAGS.name))
+    os.replace(stage, target)
+    if old:
+      shutil.rmtree(old)
+  finally:
+    if os.path.exists(stage):
+      shutil.rmtree(stage)
+  print(card.render(summary))
+
+
+if __name__ == "__main__":
+  cli.run(main)

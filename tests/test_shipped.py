@@ -1,0 +1,175 @@
+"""The shipped models: they tag plain text, their cards agree with what
+``evaluate`` measures and with their summaries, their files are checked, and
+``ship`` packs only a run that stopped early."""
+
+import json
+import os
+import shutil
+
+import pytest
+
+from bert_mtl_ner import evaluation
+from bert_mtl_ner import shipped
+from bert_mtl_ner.errors import UsageError
+from bert_mtl_ner.experiments import records
+from bert_mtl_ner.shipped import card
+from conftest import run_app
+
+SHIPPED = tuple(shipped.names())
+
+# Sentences of our own, in no corpus here, and types each must find.
+PLAIN = {
+    "msra": [
+        ("张三在北京大学工作。", {("张三", "PER"), ("北京大学", "ORG")}),
+        ("李明昨天从上海飞到了广州。",
+         {("李明", "PER"), ("上海", "LOC"), ("广州", "LOC")}),
+        ("联合国秘书长访问了日本。", {("联合国", "ORG"), ("日本", "LOC")}),
+    ],
+    "cluener": [
+        ("王小明在腾讯公司担任产品经理。",
+         {("王小明", "name"), ("腾讯公司", "company"), ("产品经理", "position")}),
+        ("周末我们去故宫博物院看了展览。", {("故宫博物院", "scene")}),
+    ],
+}
+
+
+def summary_of(name):
+  with open(os.path.join(shipped.ROOT, name, card.SUMMARY),
+            encoding="utf-8") as stream:
+    return json.load(stream)
+
+
+def test_the_models_are_shipped_and_their_files_check():
+  assert "msra" in SHIPPED
+  assert set(SHIPPED) <= set(PLAIN)  # each is tried on sentences below
+  for name in SHIPPED:
+    path = shipped.path(name)
+    sums = shipped.read_sums(path)
+    assert set(sums) == set(os.listdir(path)) - {shipped.SUMS}
+    size = sum(os.path.getsize(os.path.join(path, f)) for f in os.listdir(path))
+    assert size <= 20e6, f"{name}: {size} bytes"
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_card_is_its_summary_rendered(name):
+  with open(os.path.join(shipped.ROOT, name, card.CARD),
+            encoding="utf-8") as stream:
+    assert stream.read() == card.render(summary_of(name))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_card_reports_a_run_stopped_early_and_float16_within_0_1(name):
+  summary = summary_of(name)
+  training = summary["training"]
+  assert training["stopped_by"] == "early_stopping"
+  assert training["epochs_run"] < training["cap"]
+  assert training["epochs_run"] - training["best_epoch"] >= training["patience"]
+  weights = summary["weights"]
+  assert abs(weights["f1_shipped"] - weights["f1_float32"]) <= 0.1
+  assert summary["scores"]["f1"] == weights["f1_shipped"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_models_tag_plain_sentences(name):
+  texts = [text for text, _ in PLAIN[name]]
+  result = run_app("predict", f"--model={name}", stdin="\n".join(texts) + "\n")
+  rows = [json.loads(line) for line in result.stdout.splitlines()]
+  assert [row["text"] for row in rows] == texts
+  for row, (_, expected) in zip(rows, PLAIN[name]):
+    found = {(e["text"], e["type"]) for e in row["entities"]}
+    assert expected <= found, (row["text"], found)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_evaluate_on_a_sample_agrees_with_the_cards_counts(name, data_dir,
+                                                           tmp_path):
+  summary = summary_of(name)
+  limit = 60
+  result = run_app("evaluate", f"--model={name}",
+                   f"--dataset={summary['dataset']}",
+                   f"--split={summary['split']}", f"--data_dir={data_dir}",
+                   f"--limit={limit}", "--format=json",
+                   f"--predictions_file={tmp_path}/p.conll")
+  measured = json.loads(result.stdout)
+  counts = records.unpack_counts(summary["scores"]["per_sentence"])
+  expected = evaluation.scores_from_counts(counts[:limit], summary["types"])
+  assert measured["sentences"] == limit
+  for key in ("precision", "recall", "f1", "support"):
+    assert measured[key] == pytest.approx(expected[key], abs=1e-9), key
+  for kind, row in expected["per_type"].items():
+    assert measured["per_type"][kind]["f1"] == pytest.approx(row["f1"])
+
+
+def test_an_unknown_name_gets_one_line_with_the_shipped_names():
+  result = run_app("predict", "--model=nope", stdin="张三\n", check=False)
+  assert result.returncode == 2
+  lines = result.stderr.strip().splitlines()
+  assert len(lines) == 1
+  assert "nope" in lines[0] and ", ".join(SHIPPED) in lines[0]
+
+
+def test_model_and_model_dir_together_are_refused():
+  result = run_app("evaluate", "--model=msra", "--model_dir=x",
+                   "--dataset=msra", check=False)
+  assert result.returncode == 2
+  assert "not both" in result.stderr
+
+
+def test_a_file_that_fails_its_sha256_is_named(tmp_path):
+  root = tmp_path / "root"
+  shutil.copytree(os.path.join(shipped.ROOT, "msra"), root / "msra")
+  assert shipped.path("msra", str(root))
+  vocab = root / "msra" / "vocab.txt"
+  vocab.write_bytes(vocab.read_bytes() + b"x\n")
+  with pytest.raises(UsageError, match=r"vocab\.txt has sha256 .* not the "
+                     "recorded"):
+    shipped.path("msra", str(root))
+  (root / "msra" / "labels.json").unlink()
+  with pytest.raises(UsageError, match=r"labels\.json is missing"):
+    shipped.verify(str(root / "msra"))
+
+
+def test_calibrate_leaves_a_shipped_model_as_it_is(data_dir, tmp_path):
+  before = shipped.read_sums(shipped.path("msra"))
+  run_app("calibrate", "--model=msra", "--dataset=msra",
+          f"--data_dir={data_dir}", "--split=dev",
+          f"--output_dir={tmp_path}/calibration")
+  assert shipped.path("msra")  # every file still checks
+  assert shipped.read_sums(shipped.path("msra")) == before
+  assert (tmp_path / "calibration" / "REPORT.md").exists()
+
+
+def test_ship_packs_a_run_stopped_early_and_refuses_a_capped_one(
+    data_dir, tmp_path):
+  flagfile = tmp_path / "tiny.cfg"
+  flagfile.write_text("--model=bilstm_crf\n--dataset=cluener\n"
+                      "--patience=1\n", encoding="utf-8")
+  common = [f"--data_dir={data_dir}", "--train_limit=200", "--dev_limit=100",
+            "--lstm_units=16", "--embedding_dim=16", "--progress=false",
+            "--learning_rate=1e-2", f"--flagfile={flagfile}"]
+  capped = tmp_path / "capped"
+  run_app("train", *common, "--epochs=1", f"--model_dir={capped}")
+  ship = ["--name=tiny", "--dataset=cluener", "--split=dev",
+          f"--data_dir={data_dir}", f"--root={tmp_path}/root"]
+  result = run_app("ship", f"--model_dir={capped}",
+                   f"--flagfile_used={flagfile}", *ship, check=False)
+  assert result.returncode == 2 and "stopped at its cap" in result.stderr
+  # A flagfile that disagrees with the run is refused, naming its line.
+  wrong = tmp_path / "wrong.cfg"
+  wrong.write_text("--model=bilstm_crf\n--patience=3\n", encoding="utf-8")
+  result = run_app("ship", f"--model_dir={capped}",
+                   f"--flagfile_used={wrong}", *ship, check=False)
+  assert result.returncode == 2 and "wrong.cfg:2" in result.stderr
+  early = tmp_path / "early"
+  run_app("train", *common, "--epochs=30", f"--model_dir={early}")
+  run_app("ship", f"--model_dir={early}", f"--flagfile_used={flagfile}", *ship)
+  path = shipped.path("tiny", f"{tmp_path}/root")
+  with open(os.path.join(path, card.SUMMARY), encoding="utf-8") as stream:
+    summary = json.load(stream)
+  assert summary["training"]["stopped_by"] == "early_stopping"
+  assert summary["weights"]["dtype"] in ("float16", "float32")
+  counts = records.unpack_counts(summary["scores"]["per_sentence"])
+  assert counts.shape[0] == summary["speed"]["sentences"] == 1343
+  with open(os.path.join(path, card.CARD), encoding="utf-8") as stream:
+    assert stream.read() == card.render(summary)
+  assert sorted(os.listdir(tmp_path / "root")) == ["tiny"]  # no staging left
