@@ -23,7 +23,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from absl import flags
 
@@ -38,7 +38,8 @@ from bert_mtl_ner.data import registry
 from bert_mtl_ner.data import tags as tags_lib
 from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.experiments import records
-from bert_mtl_ner.io_utils import atomic_write_text
+from bert_mtl_ner.io_utils import atomic_write_text, sha256_file
+from bert_mtl_ner.models import USES_BERT
 from bert_mtl_ner.shipped import card
 
 flags.DEFINE_string("model_dir", None, "The trained model directory.")
@@ -161,16 +162,32 @@ def training_summary(model_dir: str, run_flags: Dict) -> Dict:
   return result
 
 
-def commands(name: str, flagfile: str, run_flags: Dict) -> List[str]:
+def encoder(run_flags: Dict, repo: str) -> Optional[Dict]:
+  """The BERT encoder the run started from (its folder relative to the
+  repository, and the sha256 of its weights), or None without one."""
+  if run_flags["model"] not in USES_BERT or run_flags.get("bert_random_init"):
+    return None
+  folder = run_flags["bert_model"]
+  weights = os.path.join(folder, "tf_model.h5")
+  return {"bert_model": os.path.relpath(folder, repo) if os.path.isdir(folder)
+                        else folder,
+          "tf_model_sha256": sha256_file(weights)
+                             if os.path.exists(weights) else None}
+
+
+def commands(name: str, flagfile: str, run_flags: Dict,
+             bert: Optional[Dict]) -> List[str]:
   """The commands that train this model from a clone."""
   result = []
-  vectors = ""
+  extra = ""
   if run_flags.get("embeddings_file"):
     result.append("python -m bert_mtl_ner.data --action=vectors "
                   "--output=runs/char_vectors.txt")
-    vectors = " --embeddings_file=runs/char_vectors.txt"
+    extra += " --embeddings_file=runs/char_vectors.txt"
+  if bert:
+    extra += f" --bert_model={bert['bert_model']}"
   result.append(f"python -m bert_mtl_ner.train --flagfile={flagfile}"
-                f"{vectors} --model_dir=runs/ship_{name}")
+                f"{extra} --model_dir=runs/ship_{name}")
   return result
 
 
@@ -289,10 +306,12 @@ def main(argv) -> None:
   run_flags = run_dir.read_json(os.path.join(FLAGS.model_dir, "flags.json"))
   flag_lines = check_flagfile(FLAGS.flagfile_used, run_flags)
   training = training_summary(FLAGS.model_dir, run_flags)
+  repo = os.path.dirname(os.path.dirname(os.path.abspath(FLAGS.flagfile_used)))
+  bert = encoder(run_flags, repo)
   training.update(flagfile=FLAGS.flagfile_used, flags=flag_lines,
-                  commands=commands(FLAGS.name, FLAGS.flagfile_used, run_flags),
-                  code_version=records.code_version(os.path.dirname(
-                      os.path.abspath(FLAGS.flagfile_used))))
+                  commands=commands(FLAGS.name, FLAGS.flagfile_used, run_flags,
+                                    bert),
+                  encoder=bert, code_version=records.code_version(repo))
   read = lambda split: list(registry.read_split(FLAGS.dataset, split,
                                                 FLAGS.data_dir))
   sentences, fit_sentences = read(FLAGS.split), read(FLAGS.fit_split)

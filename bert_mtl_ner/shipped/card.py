@@ -48,18 +48,23 @@ def _training(summary: Dict) -> List[str]:
              else "its epoch cap")
   lines = ["## Training", "",
            f"Architecture: `{summary['architecture']}`. From a clone, after "
-           "the README's setup:", "", "```bash"] + training["commands"] + [
-               "```", "",
-           f"`{training['flagfile']}` holds:", "", "```"] + training[
-               "flags"] + ["```", "",
-           f"It ran {training['epochs_run']} of at most {training['cap']} "
-           f"epochs and was stopped by {stopped} (patience "
-           f"{training['patience']}); the best dev F1, "
-           f"{_pct(training['dev_f1'])}, came at epoch "
-           f"{training['best_epoch']}. Dev F1 by epoch: "
-           + ", ".join(f"{f:.2f}" for f in training["dev_curve"]) + ".", "",
-           f"Code version when packed: `{training['code_version']}`; packed on "
-           f"{summary['packed']} by `{summary['command']}`."]
+           "the README's setup:", "", "```bash"]
+  lines += training["commands"]
+  lines += ["```", "", f"`{training['flagfile']}` holds:", "", "```"]
+  lines += training["flags"]
+  lines += ["```", "",
+            f"It ran {training['epochs_run']} of at most {training['cap']} "
+            f"epochs and was stopped by {stopped} (patience "
+            f"{training['patience']}); the best dev F1, "
+            f"{_pct(training['dev_f1'])}, came at epoch "
+            f"{training['best_epoch']}. Dev F1 by epoch: "
+            + ", ".join(f"{f:.2f}" for f in training["dev_curve"]) + ".", ""]
+  bert = training.get("encoder")
+  if bert:
+    lines += [f"It starts from the BERT encoder `{bert['bert_model']}` "
+              f"(`tf_model.h5` sha256 `{bert['tf_model_sha256']}`).", ""]
+  lines.append(f"Code version when packed: `{training['code_version']}`; "
+               f"packed on {summary['packed']} by `{summary['command']}`.")
   return lines
 
 
