@@ -400,6 +400,21 @@ def test_the_chosen_best_row_gets_its_extra_seeds_planned(data_dir, tmp_path):
       assert line.split()[2] == "waiting", line
 
 
+def test_the_plan_puts_claim_rows_first_then_ablations_then_the_rest(
+    data_dir, tmp_path):
+  plan = run_app("experiments", "--preset=full", "--plan",
+                 f"--data_dir={data_dir}", f"--record_dir={tmp_path}")
+  cells = [line.split()[0] for line in plan.stdout.splitlines()[1:]
+           if re.match(r"\S+/\S+\s+\d+\s", line)]
+  full = presets_lib.get_preset("full")
+  ranks = [plan_lib.priority(grid_lib.Cell(*c.split("/"), label=""), full)
+           for c in cells]
+  assert ranks == sorted(ranks) and set(ranks) == {0, 1, 2}
+  assert cells[0] == "msra/bert_crf" and "cluener/mtl_no_weights" in cells
+  assert plan_lib.priority(grid_lib.Cell("msra", "mtl_clean", ""), full) == 0
+  assert plan_lib.priority(grid_lib.Cell("msra", "bilstm_crf", ""), full) == 2
+
+
 def test_unseen_scores_come_from_the_full_tests_counts():
   rng = np.random.default_rng(0)
   gold = rng.integers(0, 4, size=(10, 2))

@@ -92,10 +92,21 @@ def best_cells(preset, results: Sequence[Dict], cells: Sequence[Cell]
   return best
 
 
+def priority(cell: Cell, preset) -> int:
+  """Which runs come first: 0 for the rows the paper's claims rest on (the
+  multi-task rows and the single-task BERT rows the best is chosen among), 1
+  for the ablations, 2 for the rest."""
+  if cell.variant in ("mtl", "mtl_clean") or cell.variant in preset.best_of:
+    return 0
+  return 1 if cell.variant.startswith("mtl_no_") else 2
+
+
 def build_plan(cells: Sequence[Cell], preset, base: TrainRun,
                default_seeds: Sequence[int], locked: Sequence[str],
                encoder: Optional[str], results_dir: str) -> List[PlannedRun]:
-  """Every run of the grid, first seeds first (see the module docstring)."""
+  """Every run of the grid: the claim rows first, then the ablations, then
+  the rest (``priority``), each first seeds first (see the module
+  docstring)."""
 
   def planned(cell, seed, state_note="", undecided=False):
     folder = runner.run_path(results_dir, cell, seed)
@@ -124,7 +135,8 @@ def build_plan(cells: Sequence[Cell], preset, base: TrainRun,
         runs += [planned(cell, s, "best single-task BERT row by dev F1")
                  for s in extra]
   order = {c.name: i for i, c in enumerate(cells)}
-  runs.sort(key=lambda r: (r.seed, order[r.cell.name]))
+  runs.sort(key=lambda r: (priority(r.cell, preset), r.seed,
+                           order[r.cell.name]))
   return runs
 
 
