@@ -284,11 +284,23 @@ def folder_bytes(path: str) -> int:
   return sum(os.path.getsize(os.path.join(path, n)) for n in os.listdir(path))
 
 
-def pack(stage: str, model_dir: str, weights_dtype) -> None:
-  """Copies the model directory's description and writes its best weights as
-  ``weights.npz`` in ``weights_dtype``."""
-  for name in ("model_config.json", "labels.json", "vocab.txt", "flags.json"):
+def portable_flags(run_flags: Dict, name: str, bert: Optional[Dict]) -> Dict:
+  """The run's flags with this machine's paths replaced by the ones of the
+  card's commands (relative to the repository)."""
+  flags_dict = dict(run_flags, model_dir=f"runs/ship_{name}", data_dir=None)
+  if flags_dict.get("embeddings_file"):
+    flags_dict["embeddings_file"] = "runs/char_vectors.txt"
+  if bert:
+    flags_dict["bert_model"] = bert["bert_model"]
+  return flags_dict
+
+
+def pack(stage: str, model_dir: str, weights_dtype, flags_dict: Dict) -> None:
+  """Copies the model directory's description, writes ``flags_dict`` as its
+  flags and its best weights as ``weights.npz`` in ``weights_dtype``."""
+  for name in ("model_config.json", "labels.json", "vocab.txt"):
     shutil.copyfile(os.path.join(model_dir, name), os.path.join(stage, name))
+  run_dir.write_json(os.path.join(stage, "flags.json"), flags_dict)
   model, _, _, _ = run_dir.load(model_dir)
   run_dir.save_arrays(model, os.path.join(stage, shipped.WEIGHTS),
                       weights_dtype)
@@ -324,7 +336,8 @@ def main(argv) -> None:
   stage = tempfile.mkdtemp(prefix=f".{FLAGS.name}-", dir=FLAGS.root)
   try:
     for dtype in ("float16", "float32"):
-      pack(stage, FLAGS.model_dir, dtype)
+      pack(stage, FLAGS.model_dir, dtype,
+           portable_flags(run_flags, FLAGS.name, bert))
       tagger = inference.Tagger.from_model_dir(stage, FLAGS.batch_size)
       result = scored(tagger, sentences, types)
       if abs(result["f1"] - full["f1"]) <= FLAGS.max_f1_change:

@@ -51,6 +51,17 @@ def test_the_models_are_shipped_and_their_files_check():
 
 
 @pytest.mark.parametrize("name", SHIPPED)
+def test_no_shipped_file_holds_a_path_of_the_machine_that_packed_it(name):
+  folder = os.path.join(shipped.ROOT, name)
+  for file in os.listdir(folder):
+    if file == shipped.WEIGHTS:
+      continue  # binary
+    with open(os.path.join(folder, file), "rb") as stream:
+      text = stream.read()
+    assert b'"/' not in text and b"`/" not in text, file
+
+
+@pytest.mark.parametrize("name", SHIPPED)
 def test_each_card_is_its_summary_rendered(name):
   with open(os.path.join(shipped.ROOT, name, card.CARD),
             encoding="utf-8") as stream:
@@ -173,3 +184,9 @@ def test_ship_packs_a_run_stopped_early_and_refuses_a_capped_one(
   with open(os.path.join(path, card.CARD), encoding="utf-8") as stream:
     assert stream.read() == card.render(summary)
   assert sorted(os.listdir(tmp_path / "root")) == ["tiny"]  # no staging left
+  # No path of the machine that trained it.
+  for name in os.listdir(path):
+    if name == shipped.WEIGHTS:
+      continue  # binary
+    with open(os.path.join(path, name), "rb") as stream:
+      assert str(tmp_path).encode() not in stream.read(), name
