@@ -24,10 +24,10 @@ from absl import flags
 
 from bert_mtl_ner import calibration
 from bert_mtl_ner import cli
-from bert_mtl_ner import shipped
 from bert_mtl_ner import evaluation
 from bert_mtl_ner import inference
 from bert_mtl_ner import progress as progress_lib
+from bert_mtl_ner import shipped
 from bert_mtl_ner.data import overlap
 from bert_mtl_ner.data import readers
 from bert_mtl_ner.data import tags as tags_lib

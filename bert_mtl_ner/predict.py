@@ -22,11 +22,11 @@ from typing import Iterator, List
 from absl import flags
 
 from bert_mtl_ner import cli
-from bert_mtl_ner import shipped
 from bert_mtl_ner import inference
 from bert_mtl_ner import io_utils
 from bert_mtl_ner import progress as progress_lib
 from bert_mtl_ner import serving
+from bert_mtl_ner import shipped
 from bert_mtl_ner.data import annotation
 from bert_mtl_ner.data import readers
 from bert_mtl_ner.errors import UsageError
@@ -58,11 +58,8 @@ def batches(documents, size: int) -> Iterator[List[str]]:
 
 def main(argv) -> None:
   del argv
-  model_dir = shipped.model_dir(FLAGS.model_dir, FLAGS.model, "--saved_model")
-  if bool(model_dir) == bool(FLAGS.saved_model):
-    raise UsageError("give exactly one of --model (a shipped model: "
-                     f"{', '.join(shipped.names()) or 'none'}), --model_dir "
-                     "and --saved_model")
+  model_dir = shipped.model_dir(FLAGS.model_dir, FLAGS.model,
+                                FLAGS.saved_model, takes_saved_model=True)
   if model_dir:
     tagger = inference.Tagger.from_model_dir(model_dir, FLAGS.batch_size)
   else:

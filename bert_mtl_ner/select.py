@@ -23,10 +23,10 @@ import sys
 from absl import flags
 
 from bert_mtl_ner import cli
-from bert_mtl_ner import shipped
 from bert_mtl_ner import inference
 from bert_mtl_ner import io_utils
 from bert_mtl_ner import progress as progress_lib
+from bert_mtl_ner import shipped
 from bert_mtl_ner.active import pool
 from bert_mtl_ner.active import strategies
 from bert_mtl_ner.data import annotation

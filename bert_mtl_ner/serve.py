@@ -69,11 +69,8 @@ def main(argv) -> None:
   import uvicorn  # pylint: disable=g-import-not-at-top
   from bert_mtl_ner.server import api  # pylint: disable=g-import-not-at-top
   from bert_mtl_ner.server import app as app_lib  # pylint: disable=g-import-not-at-top
-  model_dir = shipped.model_dir(FLAGS.model_dir, FLAGS.model, "--saved_model")
-  if bool(FLAGS.saved_model) == bool(model_dir):
-    raise UsageError("give exactly one of --saved_model, --model_dir and "
-                     "--model (a shipped model: "
-                     f"{', '.join(shipped.names()) or 'none'})")
+  model_dir = shipped.model_dir(FLAGS.model_dir, FLAGS.model,
+                                FLAGS.saved_model, takes_saved_model=True)
   folder = None
   if FLAGS.saved_model:
     if not os.path.isdir(FLAGS.saved_model):

@@ -100,27 +100,29 @@ def define_flag(flags, what: str = "--model_dir") -> None:
 
 
 def model_dir(model_dir_flag: Optional[str], model_flag: Optional[str],
-              others: str = "") -> Optional[str]:
+              saved_model: Optional[str] = None,
+              takes_saved_model: bool = False) -> Optional[str]:
   """The model directory that ``--model_dir`` or ``--model`` names.
 
   Args:
     model_dir_flag: ``--model_dir``.
     model_flag: ``--model`` (a shipped model's name).
-    others: the command's other ways to name a model (``--saved_model``), for
-      the error line; empty when ``--model_dir`` or ``--model`` is required.
+    saved_model: ``--saved_model``, of a command that also takes one.
+    takes_saved_model: the command takes ``--saved_model`` too.
 
   Returns:
-    The directory, or None when neither is given and ``others`` is set.
+    The directory, or None when ``--saved_model`` names the model.
 
   Raises:
-    UsageError: both given, or neither when nothing else can name a model.
+    UsageError: not exactly one of the flags.
   """
   if model_dir_flag and model_flag:
     raise UsageError("give --model_dir or --model, not both")
-  if model_flag:
-    return path(model_flag)
-  if not model_dir_flag and not others:
-    raise UsageError("give --model_dir=DIR (a model directory written by "
-                     "train) or --model=NAME (a shipped model: "
-                     f"{', '.join(names()) or 'none'})")
-  return model_dir_flag
+  if bool(model_dir_flag or model_flag) == bool(saved_model):
+    shipped = f"a shipped model: {', '.join(names()) or 'none'}"
+    raise UsageError(
+        f"give exactly one of --model ({shipped}), --model_dir and "
+        "--saved_model" if takes_saved_model else
+        "give --model_dir=DIR (a model directory written by train) or "
+        f"--model=NAME ({shipped})")
+  return path(model_flag) if model_flag else model_dir_flag
