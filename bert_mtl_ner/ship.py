@@ -318,11 +318,12 @@ def main(argv) -> None:
   run_flags = run_dir.read_json(os.path.join(FLAGS.model_dir, "flags.json"))
   flag_lines = check_flagfile(FLAGS.flagfile_used, run_flags)
   training = training_summary(FLAGS.model_dir, run_flags)
+  # The flagfile lies in the repository's configs/: paths relative to that.
   repo = os.path.dirname(os.path.dirname(os.path.abspath(FLAGS.flagfile_used)))
+  flagfile = os.path.relpath(FLAGS.flagfile_used, repo)
   bert = encoder(run_flags, repo)
-  training.update(flagfile=FLAGS.flagfile_used, flags=flag_lines,
-                  commands=commands(FLAGS.name, FLAGS.flagfile_used, run_flags,
-                                    bert),
+  training.update(flagfile=flagfile, flags=flag_lines,
+                  commands=commands(FLAGS.name, flagfile, run_flags, bert),
                   encoder=bert, code_version=records.code_version(repo))
   read = lambda split: list(registry.read_split(FLAGS.dataset, split,
                                                 FLAGS.data_dir))
@@ -370,7 +371,7 @@ def main(argv) -> None:
         "command": (f"python -m bert_mtl_ner.ship --model_dir=runs/ship_"
                     f"{FLAGS.name} --name={FLAGS.name} "
                     f"--dataset={FLAGS.dataset} --split={FLAGS.split} "
-                    f"--flagfile_used={FLAGS.flagfile_used}"),
+                    f"--flagfile_used={flagfile}"),
     }
     run_dir.write_json(os.path.join(stage, card.SUMMARY), summary)
     # The size goes into the card, and the card into the size: write the card
