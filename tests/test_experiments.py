@@ -1,10 +1,8 @@
 """The experiment grid: cells, report assembly, and a small real run."""
 
-import glob
 import json
 import os
 import re
-import shutil
 import sys
 import types
 
@@ -223,8 +221,10 @@ def test_a_small_grid_pretrains_once_and_runs_in_two_workers(
   again = run_app("experiments", *args, timeout=900)
   assert "pretraining the grid's encoder" not in again.stdout
   assert "seed 1" not in again.stdout
-  assert "reused from the cache" in (tmp_path / "REPORT.md").read_text(
-      encoding="utf-8")
+  again_report = (tmp_path / "REPORT.md").read_text(encoding="utf-8")
+  assert "reused from the cache" in again_report
+  assert "without the cached encoder (no `../shared`), about" in again_report
+  assert "without the cached encoder" not in report  # it pretrained
 
 
 def test_cells_must_be_a_regular_expression_that_matches_a_cell():
@@ -378,26 +378,59 @@ def test_plan_total_says_when_runs_have_no_estimate():
 
 
 def test_the_chosen_best_row_gets_its_extra_seeds_planned(data_dir, tmp_path):
-  """Once the first seeds decide a corpus's best single-task BERT row, its
-  extra seeds are runs to do, not waiting ones (waiting runs never start)."""
-  # Only the first seeds recorded: the later seeds are still to run.
-  committed = os.path.join(os.path.dirname(__file__), "..", "docs", "results",
-                           "full")
-  for path in glob.glob(os.path.join(committed, "runs", "*", "*",
-                                     "seed1.json")):
-    target = tmp_path / os.path.relpath(path, committed)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy(path, target)
-  plan = run_app("experiments", "--preset=full", "--plan",
-                 f"--data_dir={data_dir}", f"--record_dir={tmp_path}")
-  chosen = [line for line in plan.stdout.splitlines()
-            if line.endswith("best single-task BERT row by dev F1")]
-  assert chosen  # the committed first seeds decide every corpus
-  for line in chosen:
-    assert line.split()[2] == "todo", line
-  for line in plan.stdout.splitlines():
-    if "if best of" in line:
-      assert line.split()[2] == "waiting", line
+  """Once the first seeds decide a corpus's best single-task BERT row (the
+  cpu preset gives extra seeds to it only), its extra seeds are runs to do,
+  not waiting ones (waiting runs never start); an undecided corpus waits."""
+  for dataset in ("msra", "peoples_daily"):  # CLUENER2020 stays undecided
+    for variant, dev_f1 in (("bert_crf", 50.0), ("bert_bilstm_crf", 60.0)):
+      folder = tmp_path / "runs" / dataset / variant / "seed1"
+      folder.mkdir(parents=True)
+      (folder / "result.json").write_text(json.dumps({
+          "cell": f"{dataset}/{variant}", "seed": 1, "scores": {},
+          "best": {"dev_f1": dev_f1, "epoch": 2, "epochs_run": 5},
+          "wall_seconds": 60.0}), encoding="utf-8")
+  plan = run_app("experiments", "--preset=cpu", "--plan",
+                 f"--data_dir={data_dir}", f"--results_dir={tmp_path}")
+  rows = [line.split() for line in plan.stdout.splitlines()
+          if re.match(r"\S+/\S+\s+\d+\s", line)]
+  extra = {(r[0], int(r[1])): r[2] for r in rows
+           if r[0].split("/")[1] in ("bert_crf", "bert_bilstm_crf")
+           and r[1] != "1"}
+  for dataset in ("msra", "peoples_daily"):
+    for seed in (2, 3):
+      assert extra.pop((f"{dataset}/bert_bilstm_crf", seed)) == "todo"
+  assert set(extra.values()) == {"waiting"}
+  assert {cell.split("/")[0] for cell, _ in extra} == {"cluener"}
+  assert len(extra) == 4
+
+
+def test_estimates_use_stale_records_and_the_epochs_early_stopping_took():
+  """A run with no finished twin is estimated from its stale record's seconds
+  per epoch, times the median epochs of the runs that stopped early (the
+  cap while none has)."""
+  cells = {c.name: c for c in grid_lib.build_grid()}
+
+  def planned(name, seed, state, result=None, former=None, model="mtl"):
+    return plan_lib.PlannedRun(
+        cells[name], seed, types.SimpleNamespace(epochs=40, model=model),
+        state, result, former=former)
+
+  def record(epochs_run, epoch, wall, cap=40):
+    return {"best": {"epochs_run": epochs_run, "epoch": epoch},
+            "identity": {"epochs": cap, "patience": 3},
+            "wall_seconds": wall}
+
+  former = record(10, 10, 1000.0, cap=10)  # 100 s per epoch
+  plan = [planned("msra/mtl", 1, "stale", former=former)]
+  how = plan_lib.add_estimates(plan, None)
+  assert plan[0].estimate_seconds == 100.0 * 40 and "upper bound" in how
+  plan = [planned("msra/mtl", 1, "stale", former=former),
+          planned("cluener/mtl", 1, "recorded", record(8, 5, 800.0)),
+          planned("cluener/mtl", 2, "recorded", record(12, 9, 800.0)),
+          # A capped run says nothing of when early stopping ends a run.
+          planned("cluener/mtl", 3, "recorded", record(40, 40, 800.0))]
+  how = plan_lib.add_estimates(plan, None)
+  assert plan[0].estimate_seconds == 100.0 * 10 and "mtl 10" in how
 
 
 def test_the_plan_puts_claim_rows_first_then_ablations_then_the_rest(
@@ -490,14 +523,17 @@ def test_the_readme_says_where_the_cpu_presets_verdicts_differ():
   assert headline.verdicts(better)[
       "MSRA: MTL − the best single-task BERT row"] == "better"
   line = headline.verdict_line(better, worse)
-  assert "differ** from the full preset's on 1 of 3 claims" in line
+  assert "on the 3 claims above: the same verdict on 2; **a different " \
+      "verdict on 1** (" in line and "no comparison yet" not in line
   assert "MSRA: MTL − the best single-task BERT row: cpu preset better, " \
       "full preset worse" in line
   same = headline.verdict_line(better, summary(1.5, "early_stopping"))
   assert "same verdict" in same and "1 better" in same
   # A capped run takes the verdict away, on either side.
-  assert "cpu preset not called, full preset better" in headline.verdict_line(
-      summary(2.0, "cap"), better)
+  capped = headline.verdict_line(summary(2.0, "cap"), better)
+  assert "no comparison yet on 1, where one preset calls nothing" in capped
+  assert "cpu preset not called, full preset better" in capped
+  assert "different verdict" not in capped
   assert headline.verdict_line(None, better) == ""
 
 
@@ -519,12 +555,22 @@ def test_claims_report_the_cap_on_auxiliary_batches_once_it_ran():
       pair("peoples_daily_test", 2.0), pair(headline.UNSEEN, -3.0)]})
   cap = [l for l in text.splitlines() if "cap on auxiliary" in l]
   assert len(cap) == 1
-  assert "without the cap − with it: +2.00 F1 on the full test" in cap[0]
+  assert "without the cap − with it: People's Daily: +2.00 F1 on the full " \
+      "test" in cap[0] and "CLUENER2020" not in cap[0]
   assert "1 and 3 seeds; 0 of 0 runs stopped at the epoch cap): better (one " \
       "seed pair" in cap[0]
   assert "unseen in MSRA train: -3.00 F1 on them" in cap[0]
   assert "cap on auxiliary" not in headline.claims(
       {"meta": {}, "cells": cells, "significance": []})
+  # CLUENER2020's pair, once it ran, joins the same bullet.
+  cells.update({c.replace("peoples_daily", "cluener"): dict(
+      v, label=v["label"]) for c, v in cells.items()})
+  cluener = dict(pair("cluener_dev", 1.0), a="cluener/mtl_uncapped",
+                 b="cluener/mtl", metric="macro_f1")
+  text = headline.claims({"meta": {}, "cells": cells, "significance": [
+      pair("peoples_daily_test", 2.0), cluener]})
+  cap = [l for l in text.splitlines() if "cap on auxiliary" in l]
+  assert len(cap) == 1 and "; CLUENER2020: +1.00 macro F1 on dev" in cap[0]
 
 
 def test_readme_headline_is_the_committed_reports():
@@ -665,9 +711,27 @@ def test_the_clean_multi_task_cells_exclude_their_evaluation_text():
   assert "cluener/mtl_clean" not in cells
   assert "msra/mtl_clean" not in {c.name for c in grid_lib.build_grid()}
   full = presets_lib.get_preset("full")
-  assert full.is_claim("msra/mtl_clean") and "mtl_clean" in full.extra_cells
+  assert presets_lib.seeds_of(full, "msra/mtl_clean", full.seeds) == (1, 2, 3)
+  assert "mtl_clean" in full.extra_cells
   # A record made before the flag existed still matches a plan without it.
   assert records.differences({"epochs": 3}, {"epochs": 3,
                                              "aux_exclude": []}) == []
   assert records.differences({"epochs": 3}, {"epochs": 3, "aux_exclude": [
       "msra:dev"]}) == ["aux_exclude: [] -> ['msra:dev']"]
+
+
+def test_the_cpu_column_gives_the_wall_time_with_and_without_the_cache():
+  """A grid that reused the cached encoder also says how long it would have
+  taken pretraining it first: its whole pretraining, scaled up when the
+  recorded invocation resumed part-way."""
+  meta = {"wall_seconds": 600.0, "pretraining": {
+      "reused": True, "wall_seconds": 1800.0, "steps": 100, "resumed_at": 25}}
+  assert report_lib.without_cache_seconds(meta) == 600.0 + 2400.0
+  assert headline.took({"meta": meta}) == \
+      "10 min, about 50 min without `../shared`; "
+  pretrained_here = dict(meta, pretraining=dict(meta["pretraining"],
+                                                reused=False))
+  assert report_lib.without_cache_seconds(pretrained_here) is None
+  assert headline.took({"meta": pretrained_here}) == "10 min; "
+  assert headline.took({"meta": dict(meta, report_only=True)}) == ""
+  assert headline.took(None) == ""

@@ -16,6 +16,7 @@ from typing import Dict, List, Optional, Sequence
 from bert_mtl_ner.experiments import paper
 from bert_mtl_ner.experiments import presets
 from bert_mtl_ner.experiments import records
+from bert_mtl_ner.experiments import report
 
 # (corpus and score, our cell, scoring key, metric, paper number or None).
 ROWS = (
@@ -107,12 +108,28 @@ def render(columns: Sequence[tuple]) -> str:
   return "\n".join(lines)
 
 
+def took(summary: Optional[Dict]) -> str:
+  """How long a report's grid took, for a column header: its wall time, and
+  without the cached encoder too when it reused one; empty for a report
+  written from records."""
+  meta = (summary or {}).get("meta") or {}
+  if not meta.get("wall_seconds") or meta.get("report_only"):
+    return ""
+  text = f"{meta['wall_seconds'] / 60:.0f} min"
+  total = report.without_cache_seconds(meta)
+  if total is not None:
+    text += f", about {total / 60:.0f} min without `../shared`"
+  return text + "; "
+
+
 def readme_columns(root: str) -> List[tuple]:
-  """The README's columns: the full and the cpu preset's committed reports."""
+  """The README's columns: the full and the cpu preset's committed reports
+  (the cpu column's header says how long its grid took)."""
+  cpu = load(os.path.join(root, "docs", "results", "cpu", "summary.json"))
   return [("full preset, this CPU ([report](docs/results/full/REPORT.md))",
            load(os.path.join(root, "docs", "results", "full", "summary.json"))),
-          ("cpu preset ([report](docs/results/cpu/REPORT.md))",
-           load(os.path.join(root, "docs", "results", "cpu", "summary.json")))]
+          (f"cpu preset ({took(cpu)}[report](docs/results/cpu/REPORT.md))",
+           cpu)]
 
 
 # The scorings the README's claims give per corpus (the report has them all).
@@ -248,18 +265,23 @@ def _clean_claim(dataset: str, name: str, rows: List[Dict], cells: Dict,
 
 def _cap_claim(rows: List[Dict], cells: Dict) -> List[str]:
   """The bullet on the grid's own choice, the cap on auxiliary batches per
-  epoch, once its People's Daily pair has run (else nothing)."""
-  mine = _by_scoring(rows, "peoples_daily/mtl_uncapped", "peoples_daily/mtl")
-  key, what = CLAIM_SCORINGS["peoples_daily"]
-  if key not in mine or mine[key]["bootstrap"] is None:
+  epoch, once a corpus's uncapped pair has run (else nothing)."""
+  parts = []
+  for dataset in ("peoples_daily", "cluener"):
+    mine = _by_scoring(rows, f"{dataset}/mtl_uncapped", f"{dataset}/mtl")
+    key, what = CLAIM_SCORINGS[dataset]
+    if key not in mine or mine[key]["bootstrap"] is None:
+      continue
+    part = f"{CORPORA[dataset]}: {_pair(mine[key], cells, what)}"
+    if UNSEEN in mine and mine[UNSEEN]["bootstrap"] is not None:
+      part += ("; on the sentences unseen in MSRA train: "
+               + _pair(mine[UNSEEN], cells, "them"))
+    parts.append(part)
+  if not parts:
     return []
-  line = ("- **Our cap on auxiliary batches** (`--aux_ratio=1`, used by every "
-          "multi-task cell above), People's Daily, without the cap − with it: "
-          f"{_pair(mine[key], cells, what)}")
-  if UNSEEN in mine and mine[UNSEEN]["bootstrap"] is not None:
-    line += ("; on the sentences unseen in MSRA train: "
-             + _pair(mine[UNSEEN], cells, "them"))
-  return [line + "."]
+  return ["- **Our cap on auxiliary batches** (`--aux_ratio=1`, used by every "
+          "multi-task cell above), without the cap − with it: "
+          + "; ".join(parts) + "."]
 
 
 def verdicts(summary: Optional[Dict]) -> Dict[str, str]:
@@ -291,25 +313,43 @@ def verdicts(summary: Optional[Dict]) -> Dict[str, str]:
 
 
 def verdict_line(cpu: Optional[Dict], full: Optional[Dict]) -> str:
-  """One bullet: where the cpu preset's verdicts differ from the full
-  report's (a data-starved multi-task model may gain more), or that they
-  agree."""
+  """One bullet: claim by claim, where the cpu preset's verdicts agree with
+  the full report's, where they differ (a data-starved multi-task model may
+  gain more), and where they cannot be compared yet because one side calls
+  nothing (a run behind it capped, or not run)."""
   mine, theirs = verdicts(cpu), verdicts(full)
   if not mine or not theirs:
     return ""
-  differ = [f"{claim}: cpu preset {mine[claim]}, full preset "
-            f"{theirs.get(claim, 'not measured yet')}"
-            for claim in mine if mine[claim] != theirs.get(claim)]
-  if not differ:
-    counts = collections.Counter(mine.values())
+  undecided = ("not called", "not measured yet")
+  same, differ, open_ = [], [], []
+  for claim, verdict in mine.items():
+    other = theirs.get(claim, "not measured yet")
+    text = f"{claim}: cpu preset {verdict}, full preset {other}"
+    if verdict == other:
+      same.append(verdict)
+    elif verdict in undecided or other in undecided:
+      open_.append(text)
+    else:
+      differ.append(text)
+  if not differ and not open_:
+    counts = collections.Counter(same)
     return ("- **The cpu preset** reaches the same verdict as the full "
             "preset on every claim above (" + ", ".join(
                 f"{n} {verdict}" for verdict, n in sorted(counts.items()))
             + ").")
-  return ("- **The cpu preset's verdicts differ** from the full preset's on "
-          f"{len(differ)} of {len(mine)} claims (it trains on small subsets "
-          "of each corpus, where what a multi-task model gains may differ): "
-          + "; ".join(differ) + ".")
+  parts = []
+  if same:
+    parts.append(f"the same verdict on {len(same)}")
+  if differ:
+    parts.append(f"**a different verdict on {len(differ)}** (it trains on "
+                 "small subsets of each corpus, where what a multi-task "
+                 "model gains may differ: " + "; ".join(differ) + ")")
+  if open_:
+    parts.append(f"no comparison yet on {len(open_)}, where one preset calls "
+                 "nothing because a run behind the claim stopped at its "
+                 "epoch cap or has not run (" + "; ".join(open_) + ")")
+  return (f"- **The cpu preset against the full preset**, on the "
+          f"{len(mine)} claims above: " + "; ".join(parts) + ".")
 
 
 def readme_claims(root: str) -> str:

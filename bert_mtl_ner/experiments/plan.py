@@ -9,11 +9,17 @@ single-task BERT row, known once the first seed of each candidate has run).
 The estimate of a run, in order of preference:
 
 1. the mean wall time of the same cell's finished runs (any seed);
-2. throughput measured on this machine (``bench/grid_speed.py`` writes
+2. the seconds per epoch of the same cell's stale records (made with other
+   settings, on the same corpora and model), times the epochs expected;
+3. throughput measured on this machine (``bench/grid_speed.py`` writes
    ``throughput.json`` beside the records: sentences/s of training and tagging
    for each model and corpus), times the sentences an epoch trains and tags,
-   times the most epochs, scaled by how far such estimates fell from the wall
-   time of the runs that did finish (1 when none has).
+   times the epochs expected, scaled by how far such estimates fell from the
+   wall time of the runs that did finish (1 when none has).
+
+The epochs expected of a run that early stopping ends: the median epochs of
+the finished runs of the same model that stopped early, else of any model;
+the cap while none has (the estimate is then an upper bound).
 """
 
 import dataclasses
@@ -41,6 +47,7 @@ class PlannedRun:
   estimate_seconds: Optional[float] = None
   note: str = ""
   stale: List[str] = dataclasses.field(default_factory=list)
+  former: Optional[Dict] = None  # the stale record
 
   @property
   def finished(self) -> bool:
@@ -57,17 +64,18 @@ def _local_result(folder: str) -> Optional[Dict]:
 
 def _state(cell: Cell, seed: int, run: TrainRun, preset, encoder,
            results_dir: str):
-  """(state, result, differences) of one planned run."""
+  """(state, result, differences, stale record) of one planned run."""
   expected = runner.planned_identity(run, preset, encoder)
   if preset.record_dir:
     _, recorded, diffs = records.lookup(preset.record_dir, cell.dataset,
                                         cell.variant, seed, expected)
     if recorded is not None:
-      return ("stale", None, diffs) if diffs else ("recorded", recorded, [])
+      return (("stale", None, diffs, recorded) if diffs
+              else ("recorded", recorded, [], None))
   local = _local_result(runner.run_path(results_dir, cell, seed))
   if local is not None and local.get("identity", expected) == expected:
-    return "done", local, []
-  return "todo", None, []
+    return "done", local, [], None
+  return "todo", None, [], None
 
 
 def best_cells(preset, results: Sequence[Dict], cells: Sequence[Cell]
@@ -111,12 +119,12 @@ def build_plan(cells: Sequence[Cell], preset, base: TrainRun,
   def planned(cell, seed, state_note="", undecided=False):
     folder = runner.run_path(results_dir, cell, seed)
     run = runner.cell_run(base, cell, seed, folder, preset, locked)
-    state, result, diffs = _state(cell, seed, run, preset, encoder,
-                                  results_dir)
+    state, result, diffs, former = _state(cell, seed, run, preset, encoder,
+                                          results_dir)
     if state == "todo" and undecided:
       state = "waiting"
     return PlannedRun(cell, seed, run, state, result, note=state_note,
-                      stale=diffs)
+                      stale=diffs, former=former)
 
   runs = [planned(c, s) for c in cells for s in presets_lib.seeds_of(
       preset, c.name, default_seeds)]
@@ -148,9 +156,10 @@ def load_throughput(record_dir: Optional[str]) -> Optional[Dict]:
     return json.load(stream)
 
 
-def _measured_estimate(run: TrainRun, cell: Cell, throughput: Dict
-                       ) -> Optional[float]:
-  """Seconds for ``run`` at the measured rates (the most epochs)."""
+def _measured_estimate(run: TrainRun, cell: Cell, throughput: Dict,
+                       epochs: Optional[float] = None) -> Optional[float]:
+  """Seconds for ``run`` at the measured rates, for ``epochs`` (default: its
+  cap)."""
   model = "mtl" if run.model == "mtl" else run.model
   rate = throughput["rates"].get(f"{cell.dataset}/{model}")
   if rate is None:
@@ -167,8 +176,25 @@ def _measured_estimate(run: TrainRun, cell: Cell, throughput: Dict
     trained += min(others, run.aux_ratio * main) if run.aux_ratio else others
     tagged += aux + 2 * unlabeled  # sample weights and pseudo-labels
   evaluation = sum(size(s.dataset, s.split) for s in cell.scorings)
-  return (run.epochs * (trained / rate["train"] + tagged / rate["predict"])
+  epochs = run.epochs if epochs is None else epochs
+  return (epochs * (trained / rate["train"] + tagged / rate["predict"])
           + evaluation / rate["predict"])
+
+
+def _epochs_run(result: Dict) -> Optional[int]:
+  return (result.get("best") or {}).get("epochs_run")
+
+
+def expected_epochs(plan: Sequence[PlannedRun]) -> Dict[str, float]:
+  """Per model (and ``""`` for any), the median epochs of the finished runs
+  that early stopping ended."""
+  ran: Dict[str, List[int]] = {}
+  for r in plan:
+    if r.finished and records.stopped_by(r.result) == "early_stopping" \
+        and _epochs_run(r.result):
+      for key in (r.run.model, ""):
+        ran.setdefault(key, []).append(_epochs_run(r.result))
+  return {k: statistics.median(v) for k, v in ran.items()}
 
 
 def add_estimates(plan: List[PlannedRun], throughput: Optional[Dict]) -> str:
@@ -177,28 +203,49 @@ def add_estimates(plan: List[PlannedRun], throughput: Optional[Dict]) -> str:
   by_cell: Dict[str, List[float]] = {}
   for r in finished:
     by_cell.setdefault(r.cell.name, []).append(r.result["wall_seconds"])
+  per_epoch: Dict[str, List[float]] = {}  # from stale records
+  for r in plan:
+    if r.former and r.former.get("wall_seconds") and _epochs_run(r.former):
+      per_epoch.setdefault(r.cell.name, []).append(
+          r.former["wall_seconds"] / _epochs_run(r.former))
+  typical = expected_epochs(plan)
+
+  def epochs(r):
+    return min(r.run.epochs, typical.get(r.run.model, typical.get(
+        "", r.run.epochs)))
   ratios = []
-  if throughput:
-    for r in finished:
-      measured = _measured_estimate(r.run, r.cell, throughput)
-      if measured:
-        ratios.append(r.result["wall_seconds"] / measured)
+  if throughput:  # finished runs and stale records: wall time measured here
+    for r, done in [(r, r.result) for r in finished] + [
+        (r, r.former) for r in plan if r.former]:
+      measured = _measured_estimate(r.run, r.cell, throughput,
+                                    _epochs_run(done))
+      if measured and done.get("wall_seconds"):
+        ratios.append(done["wall_seconds"] / measured)
   scale = statistics.median(ratios) if ratios else 1.0
   for r in plan:
     if r.finished:
       r.estimate_seconds = r.result["wall_seconds"]
     elif r.cell.name in by_cell:
       r.estimate_seconds = statistics.mean(by_cell[r.cell.name])
+    elif r.cell.name in per_epoch:
+      r.estimate_seconds = statistics.mean(per_epoch[r.cell.name]) * epochs(r)
     elif throughput:
-      measured = _measured_estimate(r.run, r.cell, throughput)
+      measured = _measured_estimate(r.run, r.cell, throughput, epochs(r))
       r.estimate_seconds = measured * scale if measured else None
+  expect = ("epochs expected: " + (", ".join(
+      f"{k or 'any model'} {v:g}" for k, v in sorted(typical.items()))
+      + " (median of the finished runs that stopped early)" if typical
+      else "the cap (no finished run stopped early yet: an upper bound)"))
   if not throughput:
     return ("no throughput.json: estimates only for cells with a finished "
-            "run (python bench/grid_speed.py --output_json=...)")
-  return (f"estimates: a finished run of the same cell, else the rates of "
-          f"{THROUGHPUT} ({throughput['command']}) for the most epochs, scaled "
-          f"by {scale:.2f} (median of finished runs' wall time over their "
-          f"estimate from those rates, {len(ratios)} runs)")
+            "run or a stale record (python bench/grid_speed.py "
+            f"--output_json=...); {expect}")
+  return (f"estimates: a finished run of the same cell, else the seconds per "
+          f"epoch of its stale records, else the rates of {THROUGHPUT} "
+          f"({throughput['command']}) scaled by {scale:.2f} (median of "
+          f"recorded runs' wall time over their estimate from those rates, "
+          f"{len(ratios)} runs, stale ones included), times the epochs "
+          f"expected; {expect}")
 
 
 def format_plan(plan: Sequence[PlannedRun], how: str, jobs: int) -> str:
@@ -212,7 +259,7 @@ def format_plan(plan: Sequence[PlannedRun], how: str, jobs: int) -> str:
   for r in plan:
     lines.append(f"{r.cell.name:36s} {r.seed:4d} {r.state:9s} "
                  f"{r.run.epochs:6d} {hours(r.estimate_seconds):>9s}  {r.note}")
-  left = [r for r in plan if not r.finished and r.state != "stale"]
+  left = [r for r in plan if not r.finished]  # stale runs train again
   known = [r.estimate_seconds for r in left if r.estimate_seconds is not None]
   # Undecided best-of seeds: count the dearer candidate's only.
   waiting: Dict[tuple, float] = {}

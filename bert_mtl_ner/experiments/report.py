@@ -177,7 +177,8 @@ def _pairs(cells: Dict[str, Dict], best: Dict[str, Optional[str]]):
       pairs += [(mtl, b) for b in ([winner] if winner else []) + others]
   for variant, _, _ in grid_lib.ABLATIONS:
     pairs.append((f"cluener/{variant}", "cluener/mtl"))
-  pairs.append(("peoples_daily/mtl_uncapped", "peoples_daily/mtl"))
+  pairs += [(f"{d}/mtl_uncapped", f"{d}/mtl")
+            for d in ("peoples_daily", "cluener")]
   return [(a, b) for a, b in pairs if a in cells and b in cells]
 
 
@@ -421,32 +422,38 @@ def _significance_table(data: Dict) -> List[str]:
 
 
 def _aux_cap(data: Dict) -> List[str]:
-  capped = data["cells"].get("peoples_daily/mtl")
-  uncapped = data["cells"].get("peoples_daily/mtl_uncapped")
-  if not capped or not uncapped:
-    return []
   rows = []
-  for cell in (capped, uncapped):
-    rows.append([cell["label"], _seeds(cell),
-                 fmt(_score(cell, "peoples_daily_test", "f1")),
-                 fmt(_score(cell, "peoples_daily_test_dedup", "f1")),
-                 fmt(cell["dev_f1"]),
-                 ", ".join(str(e) for e in cell["epochs_run"]) or DASH,
-                 DASH if not cell["wall_seconds"] else
-                 f"{cell['wall_seconds']['mean'] / 60:.0f}"])
+  for dataset, name in (("peoples_daily", "People's Daily"),
+                        ("cluener", "CLUENER2020")):
+    capped = data["cells"].get(f"{dataset}/mtl")
+    uncapped = data["cells"].get(f"{dataset}/mtl_uncapped")
+    if not capped or not uncapped:
+      continue
+    keys, metric, what = MAIN_SCORE[dataset]
+    for cell in (capped, uncapped):
+      rows.append([name, cell["label"], _seeds(cell),
+                   f"{what}: " + fmt(_score(cell, keys[0], metric)),
+                   fmt(_score(cell, "peoples_daily_test_dedup", "f1"))
+                   if dataset == "peoples_daily" else DASH,
+                   fmt(cell["dev_f1"]),
+                   ", ".join(str(e) for e in cell["epochs_run"]) or DASH,
+                   DASH if not cell["wall_seconds"] else
+                   f"{cell['wall_seconds']['mean'] / 60:.0f}"])
+  if not rows:
+    return []
   return ["## Capping auxiliary batches", "",
           "The multi-task cells draw at most one auxiliary batch per main-task "
           "batch in an epoch (`--aux_ratio=1`): CLUENER2020's auxiliary "
           "corpora are 6× its own, and proportional sampling would make each "
           "of its epochs about 7 passes' worth of steps. On MSRA the cap does "
-          "not bind (People's Daily is half its size). The cap's effect, "
+          "not bind (People's Daily is half its size). The cap's effect is "
           "measured on People's Daily (MSRA as auxiliary task, twice its "
-          "size): an uncapped epoch trains on People's Daily and all of MSRA, "
-          "a capped one on People's Daily and as many MSRA sentences. Wall "
-          "minutes are as recorded, so they also hold the code version and "
-          "the other worker's load of each run; the significance table below "
-          "pairs the scores.", ""] + _table(
-              ["model", "seeds", "test F1", "de-duplicated test F1",
+          "size: an uncapped epoch trains on People's Daily and all of MSRA, "
+          "a capped one on People's Daily and as many MSRA sentences) and on "
+          "CLUENER2020. Wall minutes are as recorded, so they also hold the "
+          "code version and the other worker's load of each run; the "
+          "significance table below pairs the scores.", ""] + _table(
+              ["corpus", "model", "seeds", "score", "de-duplicated test F1",
                "dev F1 (best epoch)", "epochs run", "wall min"], rows) + [""]
 
 
@@ -463,6 +470,31 @@ def _pretraining_gain(data: Dict) -> List[str]:
                    f"{fmt(_score(cell, keys[0], metric))} ({what})"])
   return _table(["dataset", "model", "seeds", "dev F1 (best epoch)", "score"],
                 rows)
+
+
+def without_cache_seconds(meta: Dict) -> Optional[float]:
+  """The wall time a grid that reused the cached encoder would have taken had
+  it pretrained the encoder first (no ``../shared``): its wall time plus the
+  encoder's last pretraining; None for a grid that pretrained it, or a report
+  written from records. A pretraining resumed at step R of S counts as its
+  last invocation's wall time times S / (S - R)."""
+  pretraining = meta.get("pretraining") or {}
+  if meta.get("report_only") or not pretraining.get("reused") or \
+      not pretraining.get("wall_seconds"):
+    return None
+  steps, resumed = pretraining.get("steps"), pretraining.get("resumed_at") or 0
+  whole = pretraining["wall_seconds"] * (
+      steps / (steps - resumed) if steps and 0 < resumed < steps else 1.0)
+  return meta["wall_seconds"] + whole
+
+
+def _without_cache(meta: Dict) -> str:
+  total = without_cache_seconds(meta)
+  if total is None:
+    return ""
+  return (f"; without the cached encoder (no `../shared`), about "
+          f"{total / 60:.0f} min: this wall time plus the encoder's "
+          "pretraining below")
 
 
 def _encoder(pretraining: Optional[Dict]) -> List[str]:
@@ -587,7 +619,8 @@ def build_report(results: Sequence[Dict], meta: Dict,
             "(`--report`, nothing trained)" if meta.get("report_only") else
             f"- Started: {meta['started']}; wall time of this invocation "
             f"{meta['wall_seconds'] / 60:.1f} min")
-           + f"; training and scoring time of all runs {wall / 60:.1f} min",
+           + f"; training and scoring time of all runs {wall / 60:.1f} min"
+           + _without_cache(meta),
            ] + _encoder(meta.get("pretraining"))
   if missing or meta.get("undecided_seeds"):
     undecided = meta.get("undecided_seeds", 0)
