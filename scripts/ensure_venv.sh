@@ -19,7 +19,13 @@ find_python() {
 }
 
 STAMP="$( (cat "$ROOT/setup.py"; echo "$EXTRAS") | sha256sum | cut -d' ' -f1)"
-if [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.bert_mtl_ner_installed" 2>/dev/null)" != "$STAMP" ]; then
+if [ -n "${BERT_MTL_NER_VENV:-}" ] && [ -x "$VENV/bin/python" ]; then
+  # A borrowed environment (a grid in a worktree uses its checkout's): never
+  # install this folder into it, which would repoint the checkout's editable
+  # install here. Python imports this folder's package anyway (it runs here).
+  [ "$(cat "$VENV/.bert_mtl_ner_installed" 2>/dev/null)" = "$STAMP" ] ||
+    echo "note: $VENV was set up from another setup.py; ./run_tests.sh in its own checkout updates it" >&2
+elif [ ! -x "$VENV/bin/python" ] || [ "$(cat "$VENV/.bert_mtl_ner_installed" 2>/dev/null)" != "$STAMP" ]; then
   BASE_PY="$(find_python)"
   echo "setting up $VENV (once; TensorFlow is large)..." >&2
   [ -x "$VENV/bin/python" ] || "$BASE_PY" -m venv "$VENV"
