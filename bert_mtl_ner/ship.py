@@ -41,6 +41,7 @@ from bert_mtl_ner.experiments import records
 from bert_mtl_ner.io_utils import atomic_write_text, sha256_file
 from bert_mtl_ner.models import USES_BERT
 from bert_mtl_ner.shipped import card
+from bert_mtl_ner.shipped import flagfile as flagfile_lib
 
 flags.DEFINE_string("model_dir", None, "The trained model directory.")
 flags.DEFINE_string("name", None, "The shipped model's name.")
@@ -104,37 +105,6 @@ DATA = {
             "schemes disagree at the boundaries.",
         ]},
 }
-
-
-def check_flagfile(path: str, run_flags: Dict) -> List[str]:
-  """The ``--name=value`` lines of ``path``, each checked against the run's
-  flags (``flags.json``).
-
-  Raises:
-    UsageError: a flag the run does not have or whose value differs, named
-      with its line.
-  """
-  lines = []
-  with open(path, encoding="utf-8") as stream:
-    for number, line in enumerate(stream, 1):
-      line = line.strip()
-      if not line or line.startswith("#"):
-        continue
-      name, _, value = line.lstrip("-").partition("=")
-      if name not in run_flags:
-        raise UsageError(f"{path}:{number}: --{name} is not a flag of the "
-                         "run")
-      recorded = run_flags[name]
-      same = (str(recorded).lower() == value.lower()
-              if isinstance(recorded, bool) else
-              float(recorded) == float(value)
-              if isinstance(recorded, (int, float)) else
-              str(recorded) == value)
-      if not same:
-        raise UsageError(f"{path}:{number}: --{name}={value}, but the run "
-                         f"was trained with {recorded!r}")
-      lines.append(line)
-  return lines
 
 
 def training_summary(model_dir: str, run_flags: Dict) -> Dict:
@@ -316,7 +286,7 @@ def main(argv) -> None:
     raise UsageError(f"--dataset={FLAGS.dataset}: no card text for it; "
                      f"known: {', '.join(DATA)}")
   run_flags = run_dir.read_json(os.path.join(FLAGS.model_dir, "flags.json"))
-  flag_lines = check_flagfile(FLAGS.flagfile_used, run_flags)
+  flag_lines = flagfile_lib.check(FLAGS.flagfile_used, run_flags)
   training = training_summary(FLAGS.model_dir, run_flags)
   # The flagfile lies in the repository's configs/: paths relative to that.
   repo = os.path.dirname(os.path.dirname(os.path.abspath(FLAGS.flagfile_used)))

@@ -13,6 +13,7 @@ from bert_mtl_ner import shipped
 from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.experiments import records
 from bert_mtl_ner.shipped import card
+from bert_mtl_ner.shipped import flagfile
 from conftest import run_app
 
 SHIPPED = tuple(shipped.names())
@@ -190,3 +191,18 @@ def test_ship_packs_a_run_stopped_early_and_refuses_a_capped_one(
       continue  # binary
     with open(os.path.join(path, name), "rb") as stream:
       assert str(tmp_path).encode() not in stream.read(), name
+
+
+def test_the_flagfile_check_reads_each_line_as_the_flag_parser_does(
+    tmp_path):
+  path = tmp_path / "run.cfg"
+  path.write_text("# a comment\n--aux_tasks=msra,peoples_daily\n--epochs=40\n"
+                  "--learning_rate=2e-3\n--use_attention=true\n",
+                  encoding="utf-8")
+  run = {"aux_tasks": ["msra", "peoples_daily"], "epochs": 40,
+         "learning_rate": 0.002, "use_attention": True}
+  assert len(flagfile.check(str(path), run)) == 4
+  with pytest.raises(UsageError, match=r"run\.cfg:2: --aux_tasks="):
+    flagfile.check(str(path), dict(run, aux_tasks=["msra"]))
+  with pytest.raises(UsageError, match=r"run\.cfg:3: --epochs"):
+    flagfile.check(str(path), dict(run, epochs=30))
