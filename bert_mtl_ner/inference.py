@@ -63,9 +63,35 @@ class Decoded:
   window_text: List[int]
 
 
+class _EagerFirst:
+  """A ``tf.function`` that runs its Python function eagerly on its first
+  call and its traced graph from the second on. Tracing (with autograph's
+  conversion of the model's code) takes seconds that one batch, a sentence
+  given at the command line, never pays back; a second batch does.
+
+  Attributes:
+    eager: whether the next call runs eagerly.
+  """
+
+  def __init__(self, function):
+    self._function = function
+    self.eager = True
+
+  def __call__(self, *args):
+    if self.eager:
+      self.eager = False
+      return self._function.python_function(
+          *(tf.convert_to_tensor(a) for a in args))
+    return self._function(*args)
+
+
 class Tagger:
   """Predicts BIO tags, and entity scores, for character sequences of any
   length.
+
+  The first model call runs eagerly and later ones through a traced graph
+  (``_EagerFirst``): one sentence is tagged in the time TensorFlow takes to
+  start; ``warm_up`` traces at once, for timing.
 
   An entity's score is its marginal probability under the CRF of the window
   that decided its first character (``layers.crf.CRF.span_probabilities``):
@@ -125,9 +151,17 @@ class Tagger:
       return (crf_lib.path_confidence(best, second),
               tf.exp(tf.minimum(best - log_z, 0.0)))
 
-    self._decode = decode
-    self._span_probabilities = span_probabilities
-    self._path_certainty = path_certainty
+    self._functions = [_EagerFirst(f) for f in (decode, span_probabilities,
+                                                 path_certainty)]
+    self._decode, self._span_probabilities, self._path_certainty = (
+        self._functions)
+
+  def warm_up(self, texts: Sequence[str]) -> None:
+    """Tags ``texts`` through the traced graphs (tracing them), so that later
+    calls time the model alone."""
+    for function in self._functions:
+      function.eager = False
+    self.entities(texts)
 
   @classmethod
   def from_model_dir(cls, model_dir: str, batch_size: int = 64) -> "Tagger":

@@ -178,7 +178,7 @@ def scored(tagger: inference.Tagger, sentences, types: List[str]) -> Dict:
 def speed(tagger: inference.Tagger, sentences) -> Dict:
   """Throughput over the split in batches, and single-sentence latency."""
   texts = ["".join(s.chars) for s in sentences]
-  tagger.entities(texts[:tagger.batch_size])  # warm-up: traces the model
+  tagger.warm_up(texts[:tagger.batch_size])  # traces the model
   start = time.perf_counter()
   for begin in range(0, len(texts), tagger.batch_size):
     tagger.entities(texts[begin:begin + tagger.batch_size])

@@ -149,3 +149,36 @@ def test_committed_calibration_reports_are_their_summaries(name):
     assert summary[key]["ece"] == pytest.approx(
         calibration.expected_calibration_error(summary[key]["reliability"]))
   assert (folder / "reliability.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_eager_first_call_and_the_traced_ones_agree(bert_vocab_path):
+  """The first call runs the model eagerly (no tracing before the first
+  sentence), later ones the traced graph: same tags, same scores, and
+  ``warm_up`` leaves only traced calls."""
+  keras.utils.set_random_seed(1)
+  tokenizer = tokenization.CharTokenizer.from_vocab_file(bert_vocab_path)
+  model = build_model(ModelConfig(
+      model="bilstm_crf", labels=LABELS, vocab_size=tokenizer.vocab_size,
+      embedding_dim=8, lstm_units=8, max_seq_len=20))
+  dense = model.get_layer("emissions")
+  dense.kernel.assign(dense.kernel * 20)
+  fresh = inference.Tagger(model, tokenizer, LABELS, 20, batch_size=4)
+  texts = ["张三在北京工作", "李四", "上海浦东新区的一家公司"]
+  assert all(f.eager for f in fresh._functions)  # pylint: disable=protected-access
+  first = fresh.entities(texts)
+  assert not fresh._decode.eager  # pylint: disable=protected-access
+  again = fresh.entities(texts)
+  assert any(first)
+  for a, b in zip(first, again):
+    assert [(e["start"], e["end"], e["type"]) for e in a] == \
+        [(e["start"], e["end"], e["type"]) for e in b]
+    np.testing.assert_allclose([e["score"] for e in a],
+                               [e["score"] for e in b], rtol=1e-3)
+  decoded = fresh.decode(texts)
+  eagerly = fresh.path_certainties(decoded)
+  assert not fresh._path_certainty.eager  # pylint: disable=protected-access
+  np.testing.assert_allclose(eagerly, fresh.path_certainties(decoded),
+                             rtol=1e-4)
+  warmed = inference.Tagger(model, tokenizer, LABELS, 20, batch_size=4)
+  warmed.warm_up(texts[:1])
+  assert not any(f.eager for f in warmed._functions)  # pylint: disable=protected-access

@@ -41,7 +41,7 @@ def summary_of(name):
 
 
 def test_the_models_are_shipped_and_their_files_check():
-  assert "msra" in SHIPPED
+  assert {"msra", "cluener"} <= set(SHIPPED)
   assert set(SHIPPED) <= set(PLAIN)  # each is tried on sentences below
   for name in SHIPPED:
     path = shipped.path(name)
