@@ -20,19 +20,25 @@ from bert_mtl_ner.models import ModelConfig, build_model
 LABELS = tags_lib.label_list(["LOC", "PER"])
 
 
-@pytest.fixture(scope="module")
-def tagger(bert_vocab_path):
+def _tiny(bert_vocab_path):
+  """(model, tokenizer): a tiny BiLSTM-CRF with strong random transitions and
+  emissions, so that entities are decoded."""
   keras.utils.set_random_seed(1)
   tokenizer = tokenization.CharTokenizer.from_vocab_file(bert_vocab_path)
   model = build_model(ModelConfig(
       model="bilstm_crf", labels=LABELS, vocab_size=tokenizer.vocab_size,
       embedding_dim=8, lstm_units=8, max_seq_len=20))
-  # Strong random transitions and emissions, so that entities are decoded.
   crf = model.get_layer("crf")
   crf.transitions.assign(np.random.default_rng(0).normal(
       0, 2, crf.transitions.shape).astype(np.float32))
   dense = model.get_layer("emissions")
   dense.kernel.assign(dense.kernel * 20)
+  return model, tokenizer
+
+
+@pytest.fixture(scope="module")
+def tagger(bert_vocab_path):
+  model, tokenizer = _tiny(bert_vocab_path)
   return inference.Tagger(model, tokenizer, LABELS, 20, batch_size=4)
 
 
@@ -155,13 +161,7 @@ def test_the_eager_first_call_and_the_traced_ones_agree(bert_vocab_path):
   """The first call runs the model eagerly (no tracing before the first
   sentence), later ones the traced graph: same tags, same scores, and
   ``warm_up`` leaves only traced calls."""
-  keras.utils.set_random_seed(1)
-  tokenizer = tokenization.CharTokenizer.from_vocab_file(bert_vocab_path)
-  model = build_model(ModelConfig(
-      model="bilstm_crf", labels=LABELS, vocab_size=tokenizer.vocab_size,
-      embedding_dim=8, lstm_units=8, max_seq_len=20))
-  dense = model.get_layer("emissions")
-  dense.kernel.assign(dense.kernel * 20)
+  model, tokenizer = _tiny(bert_vocab_path)
   fresh = inference.Tagger(model, tokenizer, LABELS, 20, batch_size=4)
   texts = ["张三在北京工作", "李四", "上海浦东新区的一家公司"]
   assert all(f.eager for f in fresh._functions)  # pylint: disable=protected-access
