@@ -232,10 +232,13 @@ def add_estimates(plan: List[PlannedRun], throughput: Optional[Dict]) -> str:
     elif throughput:
       measured = _measured_estimate(r.run, r.cell, throughput, epochs(r))
       r.estimate_seconds = measured * scale if measured else None
-  expect = ("epochs expected: " + (", ".join(
-      f"{k or 'any model'} {v:g}" for k, v in sorted(typical.items()))
-      + " (median of the finished runs that stopped early)" if typical
-      else "the cap (no finished run stopped early yet: an upper bound)"))
+  if typical:
+    expect = ("epochs expected: " + ", ".join(
+        f"{k or 'any model'} {v:g}" for k, v in sorted(typical.items()))
+              + " (median of the finished runs that stopped early)")
+  else:
+    expect = ("epochs expected: the cap (no finished run stopped early yet: "
+              "an upper bound)")
   if not throughput:
     return ("no throughput.json: estimates only for cells with a finished "
             "run or a stale record (python bench/grid_speed.py "
