@@ -124,7 +124,7 @@ class Tagger:
     spec = tf.TensorSpec([None, None], tf.int32)
     crf = model.get_layer("crf")
 
-    @tf.function(input_signature=[spec, spec])
+    @tf.function(input_signature=[spec, spec], autograph=False)
     def decode(input_ids, attention_mask):
       outputs = model({"input_ids": input_ids,
                        "attention_mask": attention_mask}, training=False)
@@ -134,14 +134,16 @@ class Tagger:
 
     @tf.function(input_signature=[
         tf.TensorSpec([None, None, len(self.labels)], tf.float32), spec,
-        ints, ints, ints, ints, tf.TensorSpec([], tf.float32)])
+        ints, ints, ints, ints, tf.TensorSpec([], tf.float32)],
+        autograph=False)
     def span_probabilities(emissions, mask, rows, starts, ends, begin,
                            temperature):
       return crf.span_probabilities(emissions, mask, rows, starts, ends, begin,
                                     temperature)
 
     @tf.function(input_signature=[
-        tf.TensorSpec([None, None, len(self.labels)], tf.float32), spec])
+        tf.TensorSpec([None, None, len(self.labels)], tf.float32), spec],
+        autograph=False)
     def path_certainty(emissions, mask):
       emissions, transitions = crf.decoding_parameters(emissions)
       lengths = crf_lib.lengths_from_mask(mask)

@@ -1,7 +1,7 @@
 r"""Serves a model over HTTP: TF Serving's REST API, a simple NER API, a page.
 
   python -m bert_mtl_ner.serve --saved_model=EXPORT [--port=8501] [--model_name=ner]
-  python -m bert_mtl_ner.serve --model_dir=DIR      # exports in memory first
+  python -m bert_mtl_ner.serve --model_dir=DIR      # serves its export graph in memory
   python -m bert_mtl_ner.serve --model=msra         # a shipped model, likewise
 
   curl -s localhost:8501/v1/ner -d '{"texts": ["张三在北京大学工作。"]}'
@@ -16,9 +16,7 @@ SIGTERM (or Ctrl-C) lets requests in flight finish, then exits 0.
 """
 
 import os
-import shutil
 import signal
-import tempfile
 
 from absl import flags
 from absl import logging
@@ -53,14 +51,13 @@ flags.DEFINE_bool("access_log", False, "Log every request.")
 FLAGS = flags.FLAGS
 
 
-def _export_loader(model_dir: str, folder: str):
-  """Exports ``model_dir`` into ``folder`` and loads it (in the load thread)."""
+def _module_loader(model_dir: str):
+  """Builds the serving module of ``model_dir`` and serves its ``serve_text``
+  graph in memory (in the load thread): the graph an export would save,
+  without writing and reloading it, which took most of a minute."""
   def load():
     from bert_mtl_ner import serving  # pylint: disable=g-import-not-at-top
-    module = serving.module_from_model_dir(model_dir)
-    export_dir = os.path.join(folder, "export")
-    serving.export(module, export_dir, module.labels)
-    return serving.SavedModelTagger(export_dir)
+    return serving.ModuleTagger(serving.module_from_model_dir(model_dir))
   return load
 
 
@@ -71,7 +68,6 @@ def main(argv) -> None:
   from bert_mtl_ner.server import app as app_lib  # pylint: disable=g-import-not-at-top
   model_dir = shipped.model_dir(FLAGS.model_dir, FLAGS.model,
                                 FLAGS.saved_model, takes_saved_model=True)
-  folder = None
   if FLAGS.saved_model:
     if not os.path.isdir(FLAGS.saved_model):
       raise UsageError(f"--saved_model={FLAGS.saved_model}: no such directory")
@@ -79,8 +75,7 @@ def main(argv) -> None:
   else:
     if not os.path.isdir(model_dir):
       raise UsageError(f"--model_dir={model_dir}: no such directory")
-    folder = tempfile.mkdtemp(prefix="bert_mtl_ner_serve_")
-    load = _export_loader(model_dir, folder)
+    load = _module_loader(model_dir)
   config = app_lib.ServerConfig(
       model_name=FLAGS.model_name,
       limits=api.Limits(FLAGS.max_body_bytes, FLAGS.max_texts,
@@ -95,14 +90,10 @@ def main(argv) -> None:
     signal.signal(number, lambda *_: None)
   logging.info("serving %s on http://%s:%d", FLAGS.model_name, FLAGS.host,
                FLAGS.port)
-  try:
-    uvicorn.Server(uvicorn.Config(
-        server.app, host=FLAGS.host, port=FLAGS.port, log_level="warning",
-        access_log=FLAGS.access_log,
-        timeout_graceful_shutdown=FLAGS.graceful_seconds)).run()
-  finally:
-    if folder:
-      shutil.rmtree(folder, ignore_errors=True)
+  uvicorn.Server(uvicorn.Config(
+      server.app, host=FLAGS.host, port=FLAGS.port, log_level="warning",
+      access_log=FLAGS.access_log,
+      timeout_graceful_shutdown=FLAGS.graceful_seconds)).run()
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ signature: ``input_ids`` and ``attention_mask`` in, ``tags`` and ``emissions`` o
 import os
 import shutil
 import sys
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import tensorflow as tf
@@ -100,13 +100,15 @@ class ServingModule(tf.Module):
 
   @tf.function(input_signature=[
       tf.TensorSpec([None, None], tf.int32, name="input_ids"),
-      tf.TensorSpec([None, None], tf.int32, name="attention_mask")])
+      tf.TensorSpec([None, None], tf.int32, name="attention_mask")],
+      autograph=False)
   def serve_ids(self, input_ids, attention_mask):
     outputs = self.model({"input_ids": input_ids,
                           "attention_mask": attention_mask}, training=False)
     return {"tags": outputs["tags"], "emissions": outputs["emissions"]}
 
-  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")],
+               autograph=False)
   def serve_text(self, text):
     codes = tf.strings.unicode_decode(text, "UTF-8", errors="replace")
     ids = tf.ragged.map_flat_values(
@@ -279,18 +281,20 @@ def entities_of(text: str, outputs: Dict) -> List[Dict]:
   return entities
 
 
-class SavedModelTagger:
-  """Predicts with an exported SavedModel, like ``inference.Tagger``."""
+class SignatureTagger:
+  """Predicts with a serving signature (``ServingModule.serve_text``, in
+  memory or loaded from a SavedModel), like ``inference.Tagger``.
 
-  def __init__(self, export_dir: str):
-    if not os.path.isdir(export_dir):
-      raise UsageError(f"--saved_model={export_dir}: no such directory")
-    self.serve = tf.saved_model.load(export_dir).signatures["serving_default"]
-    labels = os.path.join(export_dir, "assets.extra", "labels.txt")
-    self.labels = []
-    if os.path.exists(labels):
-      with open(labels, encoding="utf-8") as stream:
-        self.labels = [line.strip() for line in stream if line.strip()]
+  Args:
+    serve: takes ``text`` (a string tensor of UTF-8 texts) and returns the
+      outputs of ``ServingModule.serve_text``.
+    labels: the label names in id order (for ``types``).
+  """
+
+  def __init__(self, serve: Callable[..., Dict[str, tf.Tensor]],
+               labels: Sequence[str]):
+    self.serve = serve
+    self.labels = list(labels)
 
   @property
   def types(self) -> List[str]:
@@ -313,3 +317,36 @@ class SavedModelTagger:
   def entities(self, texts: Sequence[str]) -> List[List[Dict]]:
     return [entities_of(text, o) for text, o in zip(texts,
                                                     self.outputs(texts))]
+
+
+class SavedModelTagger(SignatureTagger):
+  """Predicts with an exported SavedModel (see ``SignatureTagger``).
+
+  Args:
+    export_dir: a SavedModel written by ``export``.
+  """
+
+  def __init__(self, export_dir: str):
+    if not os.path.isdir(export_dir):
+      raise UsageError(f"--saved_model={export_dir}: no such directory")
+    labels = os.path.join(export_dir, "assets.extra", "labels.txt")
+    names = []
+    if os.path.exists(labels):
+      with open(labels, encoding="utf-8") as stream:
+        names = [line.strip() for line in stream if line.strip()]
+    super().__init__(
+        tf.saved_model.load(export_dir).signatures["serving_default"], names)
+
+
+class ModuleTagger(SignatureTagger):
+  """Predicts with a ``ServingModule`` in memory: the graph that ``export``
+  would save, without the seconds that saving and loading it take.
+
+  Args:
+    module: the serving module (kept here: its bound ``serve_text`` holds it
+      only weakly).
+  """
+
+  def __init__(self, module: ServingModule):
+    self.module = module
+    super().__init__(module.serve_text, module.labels)

@@ -356,8 +356,11 @@ def test_hostile_text_gets_valid_spans(server, texts):
       assert e["text"] == text[e["start"]:e["end"]]
 
 
-def test_sigterm_lets_requests_in_flight_finish(export_dir):
-  running = Server(f"--saved_model={export_dir}", "--max_wait_ms=300")
+def test_a_model_dir_served_in_memory_answers_like_its_export(export_dir):
+  """``--model_dir`` serves the export's graph without writing it; SIGTERM
+  lets the request in flight finish."""
+  model_dir = os.path.join(os.path.dirname(export_dir), "model")
+  running = Server(f"--model_dir={model_dir}", "--max_wait_ms=300")
   answers = []
   thread = threading.Thread(target=lambda: answers.append(_call(
       running.url + "/v1/ner", {"texts": SENTENCES[:2]})))
@@ -367,6 +370,8 @@ def test_sigterm_lets_requests_in_flight_finish(export_dir):
   thread.join(timeout=60)
   assert answers and answers[0][0] == 200
   assert answers[0][1]["results"][0]["entities"]
+  assert_same_entities([r["entities"] for r in answers[0][1]["results"]],
+                       _predict(export_dir, SENTENCES[:2]))
 
 
 # ---- the page in a browser ----------------------------------------------------

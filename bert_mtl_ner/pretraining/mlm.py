@@ -150,7 +150,8 @@ class MlmTrainer:
         self.checkpoint, os.path.join(work_dir, "checkpoints"), max_to_keep=2)
     self.writer = tf.summary.create_file_writer(
         os.path.join(work_dir, "tensorboard"))
-    self._train_step = tf.function(self._step, input_signature=[_SPEC])
+    self._train_step = tf.function(self._step, input_signature=[_SPEC],
+                                   autograph=False)
 
   def _step(self, batch):
     with tf.GradientTape() as tape:

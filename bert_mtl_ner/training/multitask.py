@@ -86,9 +86,10 @@ class EpochTasks:
     # Compiled once per padded length bucket (shapes relaxed after a few):
     # eager forward passes made the per-epoch reweighting slower than training.
     self._sentence_vectors = tf.function(self._sentence_vectors_graph,
-                                         reduce_retracing=True)
+                                         reduce_retracing=True,
+                                         autograph=False)
     self._decode_top2 = tf.function(self._decode_top2_graph,
-                                    reduce_retracing=True)
+                                    reduce_retracing=True, autograph=False)
     self._cache: Optional[List[Task]] = None
     self.last_stats: Dict = {}
 

@@ -260,14 +260,16 @@ class Trainer:
       crf = self.model.get_layer(task.crf)
       gradients = functools.partial(self._gradients, emission_model, crf)
       if self.config.jit_compile:
-        gradients = tf.function(gradients, jit_compile=True)
+        gradients = tf.function(gradients, jit_compile=True,
+                                autograph=False)
       replica_step = functools.partial(self._replica_step, gradients)
       strategy = self.strategy
       if strategy.num_replicas_in_sync == 1:
-        step = tf.function(replica_step, input_signature=[BATCH_SPEC])
+        step = tf.function(replica_step, input_signature=[BATCH_SPEC],
+                           autograph=False)
         self._steps[key] = lambda batch: step({k: batch[k] for k in BATCH_SPEC})
       else:
-        @tf.function(reduce_retracing=True)
+        @tf.function(reduce_retracing=True, autograph=False)
         def step(batch):
           loss, norm = strategy.run(replica_step, args=(batch,))
           return (strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
