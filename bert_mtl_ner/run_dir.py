@@ -23,7 +23,6 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
-from tensorflow.python.autograph.core import ag_ctx  # pylint: disable=g-direct-tensorflow-import
 
 from bert_mtl_ner import tokenization
 from bert_mtl_ner.errors import DataError, UsageError
@@ -193,12 +192,7 @@ def load(model_dir: str) -> Tuple[keras.Model, tokenization.CharTokenizer,
   flags_dict = read_json(os.path.join(model_dir, "flags.json"))
   tokenizer = tokenization.CharTokenizer.from_vocab_file(
       config.vocab_file, do_lower_case=flags_dict.get("do_lower_case", True))
-  # Without autograph: the layers' calls need no conversion to build the
-  # functional model, and converting them took most of the seconds that
-  # `predict` spends before its first sentence (tf.function traces later
-  # convert as ever; TensorFlow offers this switch only internally).
-  with ag_ctx.ControlStatusCtx(status=ag_ctx.Status.DISABLED):
-    model = build_model(config)
+  model = build_model(config)
   if weights.endswith(".npz"):
     load_arrays(model, weights)
   else:

@@ -138,6 +138,8 @@ def _finish(path: str, line: int, tokens: Sequence[str],
   bio, repairs = tags_lib.to_bio(raw_tags, scheme)
   report.repaired_tags += repairs
   report.sentences += 1
+  if all(len(token) == 1 for token in tokens):
+    return Sentence(tuple(tokens), tuple(bio), path, line)
   chars: List[str] = []
   char_tags: List[str] = []
   for token, tag in zip(tokens, bio):

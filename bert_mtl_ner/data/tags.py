@@ -6,6 +6,7 @@ adjacent entities of one type) and BIOES (``S-`` single, ``E-`` end) and convert
 """
 
 import dataclasses
+import functools
 import re
 from typing import Iterable, List, Optional, Sequence, Tuple
 
@@ -22,6 +23,7 @@ class Span:
   type: str
 
 
+@functools.lru_cache(maxsize=4096)  # a corpus has few distinct tags
 def parse_tag(tag: str, scheme: str = "bio") -> Tuple[str, Optional[str]]:
   """Splits a tag into (prefix, type); ``("O", None)`` for outside.
 

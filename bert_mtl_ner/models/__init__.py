@@ -8,6 +8,8 @@ int32 [batch, time]}``; its CRF layer is named ``crf``. The multi-task model
 
 from typing import Callable, Dict
 
+from tensorflow.python.autograph.core import ag_ctx  # pylint: disable=g-direct-tensorflow-import
+
 from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.keras import keras
 from bert_mtl_ner.models.bert_crf import build_bert_bilstm_crf, build_bert_crf
@@ -28,13 +30,20 @@ USES_BERT = ("bert_crf", "bert_bilstm_crf", "mtl")
 def build_model(config: ModelConfig) -> keras.Model:
   """Builds the model named by ``config.model``.
 
+  Autograph is off while the functional graph is built: the layers' calls have
+  no Python control flow on tensors, and converting them (Keras does it to
+  infer each layer's outputs) took most of the build, tens of seconds for a
+  BERT model. Our ``tf.function``s trace with ``autograph=False`` likewise.
+  TensorFlow offers this switch only internally.
+
   Raises:
     UsageError: for an unknown model name.
   """
   if config.model not in MODELS:
     raise UsageError(f"unknown model {config.model!r}; known models: "
                      f"{', '.join(MODELS)}")
-  return MODELS[config.model](config)
+  with ag_ctx.ControlStatusCtx(status=ag_ctx.Status.DISABLED):
+    return MODELS[config.model](config)
 
 
 __all__ = ["MODELS", "ModelConfig", "USES_BERT", "build_model"]
