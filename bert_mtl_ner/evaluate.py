@@ -4,6 +4,8 @@ r"""Scores a trained model on a dataset split: seqeval entity level, strict BIO.
   python -m bert_mtl_ner.evaluate --model=msra --dataset=msra --split=test
   python -m bert_mtl_ner.evaluate --model_dir=DIR --dataset=peoples_daily \
       --split=test --dedup_against=msra:train_full --format=json
+  python -m bert_mtl_ner.evaluate --model=msra --dataset=msra --split=test \
+      --unseen_against=msra:train     # also: names seen in training or not
 
 Every character of every sentence is scored (long sentences are windowed, never
 truncated). Predictions are also written in CoNLL format (``char gold pred``), to
@@ -14,6 +16,10 @@ model, ``--model=NAME``: ``predictions/NAME/...`` in the working folder);
 The calibration of the entity scores is reported too: the expected calibration
 error and a reliability table (``calibration``), at the temperature the model
 directory holds (``python -m bert_mtl_ner.calibrate`` fits one).
+
+``--unseen_against=DATASET:SPLIT`` also scores apart the entities whose name
+(text and type) is among that split's gold entities and the rest: how a model
+does on names it was never taught (``evaluation.novelty_scores``).
 """
 
 import json
@@ -30,6 +36,7 @@ from bert_mtl_ner import progress as progress_lib
 from bert_mtl_ner import shipped
 from bert_mtl_ner.data import overlap
 from bert_mtl_ner.data import readers
+from bert_mtl_ner.data import registry
 from bert_mtl_ner.data import tags as tags_lib
 from bert_mtl_ner.errors import UsageError
 
@@ -46,6 +53,9 @@ flags.DEFINE_enum("tag_scheme", "bio", list(tags_lib.SCHEMES),
                   "Tag scheme of --eval_file.")
 flags.DEFINE_string("dedup_against", "", "Drop sentences whose text occurs in "
                     "these splits, e.g. msra:train_full.")
+flags.DEFINE_string("unseen_against", "", "DATASET:SPLIT (e.g. msra:train): "
+                    "also score apart the entities whose name (text and type) "
+                    "is an entity of that split and the rest.")
 flags.DEFINE_enum("format", "table", ["table", "json"], "Output format.")
 flags.DEFINE_string("predictions_file", None, "Where the CoNLL predictions go.")
 flags.DEFINE_bool("score_column", False, "Add each predicted entity's score "
@@ -61,6 +71,9 @@ def main(argv) -> None:
   if bool(FLAGS.dataset) == bool(FLAGS.eval_file):
     raise UsageError("give exactly one of --dataset and --eval_file")
   refs = overlap.parse_refs(FLAGS.dedup_against)
+  taught = overlap.parse_refs(FLAGS.unseen_against)
+  if len(taught) > 1:
+    raise UsageError("--unseen_against takes one dataset:split")
   model_dir = shipped.model_dir(FLAGS.model_dir, FLAGS.model)
   tagger = inference.Tagger.from_model_dir(model_dir, FLAGS.batch_size)
   if FLAGS.dataset:
@@ -96,6 +109,10 @@ def main(argv) -> None:
   confidence["temperature"] = tagger.temperature
   scores.update(sentences=len(sentences), removed_as_duplicates=removed,
                 predictions_file=path, calibration=confidence)
+  if taught:
+    scores["novelty"] = evaluation.novelty_scores(
+        sentences, predictions, evaluation.entity_names(
+            registry.read_split(*taught[0], FLAGS.data_dir)))
   if FLAGS.format == "json":
     json.dump(scores, sys.stdout, ensure_ascii=False, indent=1)
     print()
@@ -105,6 +122,11 @@ def main(argv) -> None:
     print(evaluation.format_scores(
         scores, f"{source}: {len(sentences)} sentences{dedup}"))
     print()
+    if taught:
+      print(evaluation.format_rows(
+          scores["novelty"], f"entities by name, against the gold entities "
+          f"of {FLAGS.unseen_against}", label="names"))
+      print()
     print(calibration.format_table(
         confidence["reliability"],
         f"entity scores: ECE {confidence['ece']:.4f} over "

@@ -1,6 +1,6 @@
 """Entity-level scores (seqeval, strict BIO) and CoNLL prediction files."""
 
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 from seqeval.metrics import classification_report
@@ -107,13 +107,62 @@ def scores_from_counts(counts: np.ndarray, types: Sequence[str]) -> Dict:
           "per_type": dict(sorted(per_type.items()))}
 
 
-def format_scores(scores: Dict, title: str = "") -> str:
-  """A plain-text table of ``score``'s result."""
+NOVELTY = ("seen", "unseen")
+
+
+def entity_name(sentence: Sentence, span: tags_lib.Span) -> Tuple[str, str]:
+  """An entity's name: its text and type."""
+  return "".join(sentence.chars[span.start:span.end]), span.type
+
+
+def entity_names(sentences: Iterable[Sentence]) -> Set[Tuple[str, str]]:
+  """The names (``entity_name``) of every gold entity of ``sentences``."""
+  return {entity_name(s, span) for s in sentences
+          for span in tags_lib.tags_to_spans(s.tags)}
+
+
+def novelty_scores(sentences: Sequence[Sentence],
+                   predictions: Sequence[Sequence[str]],
+                   seen: Set[Tuple[str, str]]) -> Dict:
+  """P/R/F1 of the entities whose text, with their type, is in ``seen`` (the
+  entities of a training split: ``entity_names``) and of the rest, the names
+  a model has never been taught.
+
+  A gold entity counts on the side of its own name; so does a predicted one,
+  so that ``unseen`` precision is the share of right ones among the
+  predictions of unseen names.
+
+  Returns:
+    ``{"seen": {precision, recall, f1, support}, "unseen": {...}}``, scores as
+    percentages (``scores_from_counts``); a side without gold or predicted
+    entities is left out.
+  """
+  counts = np.zeros((len(sentences), len(NOVELTY), 3), np.int64)
+  for row, (sentence, pred) in enumerate(zip(sentences, predictions)):
+    side = lambda span: int(entity_name(sentence, span) not in seen)  # pylint: disable=cell-var-from-loop
+    gold = set(tags_lib.tags_to_spans(sentence.tags))
+    for span in tags_lib.tags_to_spans(pred):
+      counts[row, side(span), 1] += 1
+      counts[row, side(span), 0] += span in gold
+    for span in gold:
+      counts[row, side(span), 2] += 1
+  return scores_from_counts(counts, NOVELTY)["per_type"]
+
+
+def format_rows(rows: Dict[str, Dict], title: str = "",
+                label: str = "type") -> str:
+  """A plain-text table of named rows of P/R/F1 and support."""
   lines = [title] if title else []
-  lines.append(f"{'type':14s} {'P':>7s} {'R':>7s} {'F1':>7s} {'support':>8s}")
-  for name, row in scores["per_type"].items():
+  lines.append(f"{label:14s} {'P':>7s} {'R':>7s} {'F1':>7s} {'support':>8s}")
+  for name, row in rows.items():
     lines.append(f"{name:14s} {row['precision']:7.2f} {row['recall']:7.2f} "
                  f"{row['f1']:7.2f} {row['support']:8d}")
+  return "\n".join(lines)
+
+
+def format_scores(scores: Dict, title: str = "") -> str:
+  """A plain-text table of ``score``'s result."""
+  lines = [format_rows(scores["per_type"], title)]
   lines.append(f"{'micro':14s} {scores['precision']:7.2f} "
                f"{scores['recall']:7.2f} {scores['f1']:7.2f} "
                f"{scores['support']:8d}")

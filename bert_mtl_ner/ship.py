@@ -161,9 +161,12 @@ def commands(name: str, flagfile: str, run_flags: Dict,
   return result
 
 
-def scored(tagger: inference.Tagger, sentences, types: List[str]) -> Dict:
+def scored(tagger: inference.Tagger, sentences, types: List[str],
+           seen=None) -> Dict:
   """Scores of the whole split, with per-sentence counts and the seconds
-  the tagging took."""
+  the tagging took; with ``seen`` (``evaluation.entity_names`` of train),
+  also the scores on the names seen in training and on the rest
+  (``novelty``)."""
   start = time.perf_counter()
   predictions, _ = evaluation.tag_sentences(tagger, sentences)
   seconds = time.perf_counter() - start
@@ -171,6 +174,8 @@ def scored(tagger: inference.Tagger, sentences, types: List[str]) -> Dict:
   result = evaluation.score(gold, predictions)
   result["per_sentence"] = records.pack_counts(
       evaluation.sentence_counts(gold, predictions, types))
+  if seen is not None:
+    result["novelty"] = evaluation.novelty_scores(sentences, predictions, seen)
   result["seconds"] = seconds
   return result
 
@@ -217,15 +222,12 @@ def calibrated(tagger: inference.Tagger, fit_sentences, sentences,
           "log_loss_after": loss_after}
 
 
-def unseen_entities(dataset: str, split: str, data_dir) -> Dict:
-  """How many gold entities of ``split`` (text and type) never occur as an
-  entity of train: names the model has never seen."""
-  def texts(name):
-    return [("".join(s.chars[span.start:span.end]), span.type)
-            for s in registry.read_split(dataset, name, data_dir)
-            for span in tags_lib.tags_to_spans(s.tags)]
-  seen = set(texts("train"))
-  gold = texts(split)
+def unseen_entities(sentences, seen) -> Dict:
+  """How many gold entities of ``sentences`` (text and type) are not in
+  ``seen`` (``evaluation.entity_names`` of train): names the model has never
+  been taught."""
+  gold = [evaluation.entity_name(s, span) for s in sentences
+          for span in tags_lib.tags_to_spans(s.tags)]
   return {"entities": len(gold), "unseen": sum(e not in seen for e in gold)}
 
 
@@ -298,6 +300,7 @@ def main(argv) -> None:
   read = lambda split: list(registry.read_split(FLAGS.dataset, split,
                                                 FLAGS.data_dir))
   sentences, fit_sentences = read(FLAGS.split), read(FLAGS.fit_split)
+  seen = evaluation.entity_names(read("train"))
   labels = run_dir.read_json(os.path.join(FLAGS.model_dir, "labels.json"))
   types = sorted(tags_lib.entity_types([labels]))
   full = scored(inference.Tagger.from_model_dir(FLAGS.model_dir,
@@ -310,7 +313,7 @@ def main(argv) -> None:
       pack(stage, FLAGS.model_dir, dtype,
            portable_flags(run_flags, FLAGS.name, bert))
       tagger = inference.Tagger.from_model_dir(stage, FLAGS.batch_size)
-      result = scored(tagger, sentences, types)
+      result = scored(tagger, sentences, types, seen)
       if abs(result["f1"] - full["f1"]) <= FLAGS.max_f1_change:
         break
     calib = calibrated(tagger, fit_sentences, sentences,
@@ -330,7 +333,7 @@ def main(argv) -> None:
         "weights": {"dtype": dtype, "f1_float32": full["f1"],
                     "f1_shipped": result["f1"]},
         "scores": {k: v for k, v in result.items() if k != "seconds"},
-        "unseen": unseen_entities(FLAGS.dataset, FLAGS.split, FLAGS.data_dir),
+        "unseen": unseen_entities(sentences, seen),
         "calibration": calib,
         "speed": speed(tagger, sentences),
         "chosen_over": (candidates(FLAGS.full_report, FLAGS.dataset)

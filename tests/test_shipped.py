@@ -101,6 +101,7 @@ def test_evaluate_on_a_sample_agrees_with_the_cards_counts(name, data_dir,
                    f"--dataset={summary['dataset']}",
                    f"--split={summary['split']}", f"--data_dir={data_dir}",
                    f"--limit={limit}", "--format=json",
+                   f"--unseen_against={summary['dataset']}:train",
                    f"--predictions_file={tmp_path}/p.conll")
   measured = json.loads(result.stdout)
   counts = records.unpack_counts(summary["scores"]["per_sentence"])
@@ -110,6 +111,9 @@ def test_evaluate_on_a_sample_agrees_with_the_cards_counts(name, data_dir,
     assert measured[key] == pytest.approx(expected[key], abs=1e-9), key
   for kind, row in expected["per_type"].items():
     assert measured["per_type"][kind]["f1"] == pytest.approx(row["f1"])
+  # Names seen in training and the rest share out the gold entities.
+  novelty = measured["novelty"]
+  assert sum(row["support"] for row in novelty.values()) == measured["support"]
 
 
 def test_an_unknown_name_gets_one_line_with_the_shipped_names():
@@ -182,6 +186,10 @@ def test_ship_packs_a_run_stopped_early_and_refuses_a_capped_one(
   assert summary["weights"]["dtype"] in ("float16", "float32")
   counts = records.unpack_counts(summary["scores"]["per_sentence"])
   assert counts.shape[0] == summary["speed"]["sentences"] == 1343
+  assert sum(row["support"] for row in summary["scores"]["novelty"].values()
+             ) == summary["unseen"]["entities"]
+  assert summary["scores"]["novelty"]["unseen"]["support"] == \
+      summary["unseen"]["unseen"]
   with open(os.path.join(path, card.CARD), encoding="utf-8") as stream:
     assert stream.read() == card.render(summary)
   assert sorted(os.listdir(tmp_path / "root")) == ["tiny"]  # no staging left

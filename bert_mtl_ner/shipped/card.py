@@ -128,6 +128,17 @@ def _speed(summary: Dict) -> List[str]:
           f"{speed['latency_sentences']})."]
 
 
+def _novelty(summary: Dict) -> str:
+  """How well it finds names it was never taught, when the summary has it."""
+  novelty = summary["scores"].get("novelty")
+  if not novelty or "unseen" not in novelty or "seen" not in novelty:
+    return ""
+  unseen, seen = novelty["unseen"], novelty["seen"]
+  return (f" It finds {unseen['recall']:.1f}% of those (F1 "
+          f"{unseen['f1']:.2f}), against {seen['recall']:.1f}% of the names it "
+          f"was taught (F1 {seen['f1']:.2f}).")
+
+
 def _limits(summary: Dict) -> List[str]:
   unseen = summary["unseen"]
   share = 100 * unseen["unseen"] / max(unseen["entities"], 1)
@@ -136,7 +147,7 @@ def _limits(summary: Dict) -> List[str]:
           [f"- Names it has never seen: {unseen['unseen']} of the "
            f"{unseen['entities']} gold entities of {summary['dataset']} "
            f"{summary['split']} ({share:.1f}%) never occur, with their type, "
-           "as an entity of its training split.",
+           "as an entity of its training split." + _novelty(summary),
            "- Characters outside its vocabulary (`vocab.txt`) are read as "
            "`[UNK]`."])
 
