@@ -47,6 +47,8 @@ flags.DEFINE_bool("write_temperature", True, "Store the fitted temperature "
                   "one its card gives).")
 flags.DEFINE_integer("batch_size", 64, "Windows per model call.")
 progress_lib.define_flag(flags)
+flags.DEFINE_integer("limit", 0, "Use only the first N sentences of each "
+                     "split (a quick look; 0: all).")
 flags.mark_flags_as_required(["dataset", "output_dir"])
 FLAGS = flags.FLAGS
 
@@ -57,8 +59,8 @@ def main(argv) -> None:
   model, tokenizer, labels, config = run_dir.load(model_dir)
   tagger = inference.Tagger(model, tokenizer, labels, config.max_seq_len,
                             batch_size=FLAGS.batch_size)
-  read = lambda split: [s for s in registry.read_split(
-      FLAGS.dataset, split, FLAGS.data_dir)]
+  read = lambda split: list(registry.read_split(
+      FLAGS.dataset, split, FLAGS.data_dir))[:FLAGS.limit or None]
   fit_sentences = read(FLAGS.fit_split)
   if any(s.tags is None for s in fit_sentences):
     raise UsageError(f"{FLAGS.dataset}:{FLAGS.fit_split} has no labels")
@@ -95,7 +97,8 @@ def main(argv) -> None:
           f"--model={FLAGS.model} " if FLAGS.model else
           f"--model_dir={model_dir} ") +
       f"--dataset={FLAGS.dataset} --fit_split={FLAGS.fit_split} "
-      f"--split={FLAGS.split} --output_dir={FLAGS.output_dir}")
+      f"--split={FLAGS.split} --output_dir={FLAGS.output_dir}" +
+      (f" --limit={FLAGS.limit}" if FLAGS.limit else ""))
   atomic_write_text(os.path.join(FLAGS.output_dir, "summary.json"),
                     json.dumps(summary, indent=1) + "\n")
   atomic_write_text(os.path.join(FLAGS.output_dir, "REPORT.md"),

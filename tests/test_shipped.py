@@ -148,11 +148,12 @@ def test_a_file_that_fails_its_sha256_is_named(tmp_path):
 def test_calibrate_leaves_a_shipped_model_as_it_is(data_dir, tmp_path):
   before = shipped.read_sums(shipped.path("msra"))
   run_app("calibrate", "--model=msra", "--dataset=msra",
-          f"--data_dir={data_dir}", "--split=dev",
+          f"--data_dir={data_dir}", "--split=dev", "--limit=300",
           f"--output_dir={tmp_path}/calibration")
   assert shipped.path("msra")  # every file still checks
   assert shipped.read_sums(shipped.path("msra")) == before
-  assert (tmp_path / "calibration" / "REPORT.md").exists()
+  with open(tmp_path / "calibration" / "summary.json", encoding="utf-8") as f:
+    assert "--limit=300" in json.load(f)["command"]
 
 
 def test_ship_packs_a_run_stopped_early_and_refuses_a_capped_one(
