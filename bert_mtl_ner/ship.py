@@ -23,7 +23,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from absl import flags
 
@@ -56,6 +56,11 @@ flags.DEFINE_string("root", shipped.ROOT, "Where shipped models go.")
 flags.DEFINE_float("max_mb", 20.0, "Largest size of the folder on disk.")
 flags.DEFINE_float("max_f1_change", 0.1, "Largest F1 change float16 weights "
                    "may cause; beyond it they are stored in float32.")
+flags.DEFINE_list("alternatives", [], "Model directories of other runs on "
+                  "--dataset that this one is chosen over: each is scored on "
+                  "--fit_split, overall and on the names unseen in train, and "
+                  "listed on the card; ship refuses the run if one of them "
+                  "does better on the unseen names (see ALTERNATIVES_RULE).")
 flags.DEFINE_integer("batch_size", 64, "Sentences per model call.")
 flags.DEFINE_string("full_report", None, "The full report's summary.json: "
                     "the card then sets this run's dev F1 beside each of its "
@@ -114,6 +119,17 @@ def training_summary(model_dir: str, run_flags: Dict) -> Dict:
     UsageError: the run stopped at its epoch cap (it may still have been
       improving).
   """
+  result = run_history(model_dir, run_flags)
+  if result["stopped_by"] != "early_stopping":
+    raise UsageError(f"{model_dir} ran {result['epochs_run']} of "
+                     f"{run_flags['epochs']} epochs with its best at "
+                     f"{result['best_epoch']}: it stopped at its cap, not by "
+                     "early stopping; train it further")
+  return result
+
+
+def run_history(model_dir: str, run_flags: Dict) -> Dict:
+  """Epochs, best epoch, dev curve and what stopped the run."""
   history = [json.loads(line) for line in open(
       os.path.join(model_dir, "metrics.jsonl"), encoding="utf-8")
              if line.strip()]
@@ -125,10 +141,6 @@ def training_summary(model_dir: str, run_flags: Dict) -> Dict:
   result["stopped_by"] = records.stopped_by(
       {"run": run_flags, "best": {"epoch": best["epoch"],
                                   "epochs_run": len(history)}})
-  if result["stopped_by"] != "early_stopping":
-    raise UsageError(f"{model_dir} ran {len(history)} of {run_flags['epochs']} "
-                     f"epochs with its best at {best['epoch']}: it stopped at "
-                     "its cap, not by early stopping; train it further")
   return result
 
 
@@ -252,6 +264,71 @@ def candidates(report_path: str, dataset: str) -> List[Dict]:
   return rows
 
 
+ALTERNATIVES_RULE = (
+    "dev F1 on the names unseen in training: a dev split drawn at random "
+    "from the training file shares articles, and so names, with train, and "
+    "its overall F1 rewards remembering names; the names a shipped model "
+    "meets are mostly new")
+_IGNORED_FLAGS = ("model_dir", "data_dir", "progress")
+
+
+def flag_differences(run_flags: Dict, reference: Dict) -> List[str]:
+  """``flag=value`` for each flag of ``run_flags`` that differs from
+  ``reference`` (paths by their last part; run folders and progress left
+  out)."""
+  shown = lambda v: os.path.basename(v.rstrip("/")) if isinstance(
+      v, str) and "/" in v else v
+  return [f"{k}={shown(run_flags.get(k))}" for k in sorted(
+      set(run_flags) | set(reference))
+          if k not in _IGNORED_FLAGS and run_flags.get(k) != reference.get(k)]
+
+
+def choice_scores(model_dir: str, sentences, types: List[str], seen,
+                  batch_size: int) -> Dict:
+  """A run's F1 on ``sentences`` (the fit split, dev), overall and on the
+  seen and unseen names."""
+  result = scored(inference.Tagger.from_model_dir(model_dir, batch_size),
+                  sentences, types, seen)
+  return {"f1": result["f1"], "novelty": result["novelty"]}
+
+
+def alternatives(model_dir: str, run_flags: Dict, paths: List[str],
+                 score: Callable[[str], Dict], split: str) -> Dict:
+  """This run and the runs at ``paths`` scored for the choice
+  (``ALTERNATIVES_RULE``).
+
+  Args:
+    model_dir: the run to ship; ``run_flags`` its flags.
+    paths: the other runs' model directories.
+    score: a model directory -> its ``choice_scores`` on ``split``.
+    split: the split scored (the fit split, dev).
+
+  Returns:
+    ``{"rule", "split", "this": scores, "runs": [{"name", "differs",
+    "stopped_by", "epochs_run", "dev": scores}]}``.
+
+  Raises:
+    UsageError: an alternative does better than this run by the rule.
+  """
+  unseen_f1 = lambda scores: scores["novelty"].get("unseen", {}).get("f1", 0.0)
+  own = score(model_dir)
+  runs = []
+  for path in paths:
+    other_flags = run_dir.read_json(os.path.join(path, "flags.json"))
+    history = run_history(path, other_flags)
+    runs.append({"name": os.path.basename(os.path.normpath(path)),
+                 "differs": flag_differences(other_flags, run_flags),
+                 "stopped_by": history["stopped_by"],
+                 "epochs_run": history["epochs_run"], "dev": score(path)})
+    if unseen_f1(runs[-1]["dev"]) > unseen_f1(own):
+      raise UsageError(
+          f"{path} does better on {split} names unseen in train (F1 "
+          f"{unseen_f1(runs[-1]['dev']):.2f} against {unseen_f1(own):.2f}): "
+          "ship that run instead")
+  return {"rule": ALTERNATIVES_RULE, "split": split, "this": own,
+          "runs": runs}
+
+
 def folder_bytes(path: str) -> int:
   return sum(os.path.getsize(os.path.join(path, n)) for n in os.listdir(path))
 
@@ -306,6 +383,13 @@ def main(argv) -> None:
   full = scored(inference.Tagger.from_model_dir(FLAGS.model_dir,
                                                 FLAGS.batch_size),
                 sentences, types)
+  choice = (alternatives(
+      FLAGS.model_dir, run_flags, FLAGS.alternatives,
+      lambda path: choice_scores(path, fit_sentences, types, seen,
+                                 FLAGS.batch_size), FLAGS.fit_split)
+            if FLAGS.alternatives else None)
+  alternatives_flag = (" --alternatives=" + ",".join(
+      f"runs/{run['name']}" for run in choice["runs"])) if choice else ""
   os.makedirs(FLAGS.root, exist_ok=True)
   stage = tempfile.mkdtemp(prefix=f".{FLAGS.name}-", dir=FLAGS.root)
   try:
@@ -338,13 +422,14 @@ def main(argv) -> None:
         "speed": speed(tagger, sentences),
         "chosen_over": (candidates(FLAGS.full_report, FLAGS.dataset)
                         if FLAGS.full_report else None),
+        "alternatives": choice,
         "full_report": FLAGS.full_report,
         "packed": datetime.datetime.now(datetime.timezone.utc).strftime(
             "%Y-%m-%d"),
         "command": (f"python -m bert_mtl_ner.ship --model_dir=runs/ship_"
                     f"{FLAGS.name} --name={FLAGS.name} "
                     f"--dataset={FLAGS.dataset} --split={FLAGS.split} "
-                    f"--flagfile_used={flagfile}"),
+                    f"--flagfile_used={flagfile}{alternatives_flag}"),
     }
     run_dir.write_json(os.path.join(stage, card.SUMMARY), summary)
     # The size goes into the card, and the card into the size: write the card

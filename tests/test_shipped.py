@@ -179,7 +179,8 @@ def test_ship_packs_a_run_stopped_early_and_refuses_a_capped_one(
   assert result.returncode == 2 and "wrong.cfg:2" in result.stderr
   early = tmp_path / "early"
   run_app("train", *common, "--epochs=30", f"--model_dir={early}")
-  run_app("ship", f"--model_dir={early}", f"--flagfile_used={flagfile}", *ship)
+  run_app("ship", f"--model_dir={early}", f"--flagfile_used={flagfile}", *ship,
+          f"--alternatives={early}")  # itself: as good, so not refused
   path = shipped.path("tiny", f"{tmp_path}/root")
   with open(os.path.join(path, card.SUMMARY), encoding="utf-8") as stream:
     summary = json.load(stream)
@@ -191,6 +192,10 @@ def test_ship_packs_a_run_stopped_early_and_refuses_a_capped_one(
              ) == summary["unseen"]["entities"]
   assert summary["scores"]["novelty"]["unseen"]["support"] == \
       summary["unseen"]["unseen"]
+  (alternative,) = summary["alternatives"]["runs"]
+  assert alternative["name"] == "early" and alternative["differs"] == []
+  assert alternative["dev"] == summary["alternatives"]["this"]
+  assert summary["command"].endswith(" --alternatives=runs/early")
   with open(os.path.join(path, card.CARD), encoding="utf-8") as stream:
     assert stream.read() == card.render(summary)
   assert sorted(os.listdir(tmp_path / "root")) == ["tiny"]  # no staging left
@@ -215,3 +220,45 @@ def test_the_flagfile_check_reads_each_line_as_the_flag_parser_does(
     flagfile.check(str(path), dict(run, aux_tasks=["msra"]))
   with pytest.raises(UsageError, match=r"run\.cfg:3: --epochs"):
     flagfile.check(str(path), dict(run, epochs=30))
+
+
+def _fake_run(folder, epochs_run, best_epoch, **flags_dict):
+  """A model directory with flags, a dev curve and a best pointer only."""
+  folder.mkdir()
+  run_flags = dict({"model": "bilstm_crf", "epochs": 40, "patience": 3,
+                    "model_dir": str(folder), "learning_rate": 2e-3},
+                   **flags_dict)
+  (folder / "flags.json").write_text(json.dumps(run_flags), encoding="utf-8")
+  (folder / "metrics.jsonl").write_text("".join(
+      json.dumps({"epoch": e, "dev": {"f1": 50.0 + e}}) + "\n"
+      for e in range(1, epochs_run + 1)), encoding="utf-8")
+  (folder / "best.json").write_text(json.dumps(
+      {"epoch": best_epoch, "dev_f1": 50.0 + best_epoch}), encoding="utf-8")
+  return run_flags
+
+
+def test_alternatives_are_listed_and_one_better_on_unseen_names_refuses(
+    tmp_path):
+  from bert_mtl_ner import ship  # pylint: disable=g-import-not-at-top
+  this = _fake_run(tmp_path / "this", 12, 8)
+  _fake_run(tmp_path / "bigrams", 15, 10, bigram_buckets=100003)
+  scores = {
+      "this": {"f1": 90.0, "novelty": {"seen": {"f1": 94.0},
+                                       "unseen": {"f1": 71.5}}},
+      "bigrams": {"f1": 91.8, "novelty": {"seen": {"f1": 96.1},
+                                          "unseen": {"f1": 70.9}}}}
+  score = lambda path: scores[os.path.basename(path)]
+  choice = ship.alternatives(str(tmp_path / "this"), this,
+                             [str(tmp_path / "bigrams")], score, "dev")
+  (run,) = choice["runs"]
+  assert run["name"] == "bigrams" and run["stopped_by"] == "early_stopping"
+  assert run["differs"] == ["bigram_buckets=100003"]  # model_dir left out
+  summary = dict(summary_of(SHIPPED[0]), alternatives=choice)
+  text = card.render(summary)
+  assert "| bigrams | bigram_buckets=100003 | early_stopping | 91.80 | 70.90 |" \
+      in text and "**71.50**" in text
+  # The better overall dev F1 does not choose; the unseen names do.
+  scores["bigrams"]["novelty"]["unseen"]["f1"] = 72.0
+  with pytest.raises(UsageError, match="bigrams does better on dev names"):
+    ship.alternatives(str(tmp_path / "this"), this,
+                      [str(tmp_path / "bigrams")], score, "dev")

@@ -88,6 +88,28 @@ def _choice(summary: Dict) -> List[str]:
   return lines
 
 
+def _alternatives(summary: Dict) -> List[str]:
+  """The other runs it was chosen over, and by what (``ship --alternatives``)."""
+  choice = summary.get("alternatives")
+  if not choice:
+    return []
+  unseen = lambda scores: _pct(scores["novelty"].get("unseen", {}).get(
+      "f1", 0.0))
+  where = f"{summary['dataset']} {choice['split']}"
+  lines = ["## Why these settings", "",
+           f"Chosen over the runs below by {choice['rule']}. Scores on "
+           f"{where}:", "",
+           "| run | its settings that differ | stopped by | dev F1 | "
+           "dev F1, unseen names |", "|---|---|---|---|---|",
+           f"| **this model** | | {summary['training']['stopped_by']} | "
+           f"{_pct(choice['this']['f1'])} | **{unseen(choice['this'])}** |"]
+  for run in choice["runs"]:
+    lines.append(f"| {run['name']} | {', '.join(run['differs'])} | "
+                 f"{run['stopped_by']} | {_pct(run['dev']['f1'])} | "
+                 f"{unseen(run['dev'])} |")
+  return lines
+
+
 def _data(summary: Dict) -> List[str]:
   data = summary["data"]
   lines = ["## Data and its terms", "", f"Labels: {data['source']}.", "",
@@ -166,8 +188,8 @@ def render(summary: Dict) -> str:
            f"bert-mtl-ner evaluate --model={name} --dataset="
            f"{summary['dataset']} --split={summary['split']}",
            "```", ""]
-  for part in (_scores, _training, _choice, _data, _calibration, _speed,
-               _limits):
+  for part in (_scores, _training, _choice, _alternatives, _data,
+               _calibration, _speed, _limits):
     section = part(summary)
     lines += section + [""] if section else []
   size = summary["weights"].get("folder_bytes", 0)
