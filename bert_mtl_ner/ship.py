@@ -120,11 +120,15 @@ def training_summary(model_dir: str, run_flags: Dict) -> Dict:
       improving).
   """
   result = run_history(model_dir, run_flags)
-  if result["stopped_by"] != "early_stopping":
-    raise UsageError(f"{model_dir} ran {result['epochs_run']} of "
-                     f"{run_flags['epochs']} epochs with its best at "
-                     f"{result['best_epoch']}: it stopped at its cap, not by "
-                     "early stopping; train it further")
+  ran = (f"{model_dir} ran {result['epochs_run']} of {run_flags['epochs']} "
+         f"epochs with its best at {result['best_epoch']}")
+  if result["stopped_by"] == "cap":
+    raise UsageError(f"{ran}: it stopped at its cap, not by early stopping; "
+                     "train it further")
+  if result["stopped_by"] == "unfinished":
+    raise UsageError(f"{ran} and has not stopped (patience "
+                     f"{run_flags['patience']}): it is still training, or was "
+                     "killed; let it finish")
   return result
 
 
@@ -138,9 +142,16 @@ def run_history(model_dir: str, run_flags: Dict) -> Dict:
             "patience": run_flags["patience"], "best_epoch": best["epoch"],
             "dev_f1": best["dev_f1"],
             "dev_curve": [round(r["dev"]["f1"], 2) for r in history]}
-  result["stopped_by"] = records.stopped_by(
-      {"run": run_flags, "best": {"epoch": best["epoch"],
-                                  "epochs_run": len(history)}})
+  # The trainer's rule: early stopping once dev F1 has not improved for
+  # `patience` epochs. A run that did neither that nor reach its cap is still
+  # training, or was killed.
+  patience, ran = run_flags["patience"], len(history)
+  if patience and ran - best["epoch"] >= patience:
+    result["stopped_by"] = "early_stopping"
+  elif ran >= run_flags["epochs"]:
+    result["stopped_by"] = "cap"
+  else:
+    result["stopped_by"] = "unfinished"
   return result
 
 

@@ -262,3 +262,16 @@ def test_alternatives_are_listed_and_one_better_on_unseen_names_refuses(
   with pytest.raises(UsageError, match="bigrams does better on dev names"):
     ship.alternatives(str(tmp_path / "this"), this,
                       [str(tmp_path / "bigrams")], score, "dev")
+
+
+def test_a_run_that_has_not_stopped_is_refused(tmp_path):
+  from bert_mtl_ner import ship  # pylint: disable=g-import-not-at-top
+  run_flags = _fake_run(tmp_path / "running", 5, 4)  # patience 3, cap 40
+  with pytest.raises(UsageError, match="has not stopped"):
+    ship.training_summary(str(tmp_path / "running"), run_flags)
+  run_flags = _fake_run(tmp_path / "capped", 40, 39)
+  with pytest.raises(UsageError, match="stopped at its cap"):
+    ship.training_summary(str(tmp_path / "capped"), run_flags)
+  run_flags = _fake_run(tmp_path / "stopped", 9, 6)
+  assert ship.training_summary(str(tmp_path / "stopped"), run_flags)[
+      "stopped_by"] == "early_stopping"
