@@ -286,7 +286,9 @@ _IGNORED_FLAGS = ("model_dir", "data_dir", "progress")
 def flag_differences(run_flags: Dict, reference: Dict) -> List[str]:
   """``flag=value`` for each flag of ``run_flags`` that differs from
   ``reference`` (paths by their last part; run folders and progress left
-  out)."""
+  out; a flag added after a run was made has the value it had then)."""
+  run_flags = {**records.ADDED_LATER, **run_flags}
+  reference = {**records.ADDED_LATER, **reference}
   shown = lambda v: os.path.basename(v.rstrip("/")) if isinstance(
       v, str) and "/" in v else v
   return [f"{k}={shown(run_flags.get(k))}" for k in sorted(

@@ -241,7 +241,9 @@ def test_alternatives_are_listed_and_one_better_on_unseen_names_refuses(
     tmp_path):
   from bert_mtl_ner import ship  # pylint: disable=g-import-not-at-top
   this = _fake_run(tmp_path / "this", 12, 8)
+  # Made before --lr_schedule existed (no such key): it was linear.
   _fake_run(tmp_path / "bigrams", 15, 10, bigram_buckets=100003)
+  this["lr_schedule"] = "linear"
   scores = {
       "this": {"f1": 90.0, "novelty": {"seen": {"f1": 94.0},
                                        "unseen": {"f1": 71.5}}},
