@@ -205,6 +205,7 @@ class Server:
   def __init__(self, *args):
     self.port = _free_port()
     self.url = f"http://127.0.0.1:{self.port}"
+    body = None
     self.process = subprocess.Popen(
         [sys.executable, "-m", "bert_mtl_ner.serve", f"--port={self.port}",
          *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -212,12 +213,16 @@ class Server:
     while time.time() < deadline:
       assert self.process.poll() is None, self.process.stderr.read()[-3000:]
       try:
-        if _call(self.url + "/healthz", timeout=5)[0] == 200:
+        status, body, _ = _call(self.url + "/healthz", timeout=5)
+        if status == 200:
           return
+        if status == 500:  # the model failed to load: no use waiting
+          break
       except OSError:
         pass
       time.sleep(0.5)
-    raise AssertionError("the server did not become ready")
+    self.process.kill()  # never left running after the test
+    raise AssertionError(f"the server did not become ready: {body}")
 
   def stop(self):
     if self.process.poll() is None:
