@@ -76,7 +76,7 @@ def stopped_by(record: Dict) -> Optional[str]:
 
 # Flags added after records were first made, with the value every earlier run
 # had: a record without the key matches a plan with that value.
-ADDED_LATER = {"aux_exclude": [], "lr_schedule": "linear"}
+ADDED_LATER = {"aux_exclude": [], "lr_schedule": "linear", "char_dropout": 0.0}
 
 
 def differences(recorded: Dict, planned: Dict) -> List[str]:

@@ -1,6 +1,8 @@
 """BiLSTM-CRF: character embeddings, BiLSTM, emissions, CRF (no BERT).
 
-With ``config.bigram_buckets`` the embeddings of each character's left and right
+With ``config.char_dropout`` a share of the input characters is read as
+``[UNK]`` in training (``layers.token_dropout``). With
+``config.bigram_buckets`` the embeddings of each character's left and right
 bigram (hashed, ``layers.bigram_embedding``) are concatenated to its character
 embedding.
 
@@ -14,6 +16,7 @@ from bert_mtl_ner import tokenization
 from bert_mtl_ner.errors import DataError
 from bert_mtl_ner.keras import keras
 from bert_mtl_ner.layers.bigram_embedding import BigramEmbedding
+from bert_mtl_ner.layers.token_dropout import TokenDropout
 from bert_mtl_ner.models import heads
 from bert_mtl_ner.models.config import ModelConfig
 
@@ -53,7 +56,8 @@ def build_bilstm_crf(config: ModelConfig) -> keras.Model:
   """Builds the BiLSTM-CRF baseline.
 
   Args:
-    config: model config (``embedding_dim``, ``embeddings_file``, ``lstm_*``).
+    config: model config (``embedding_dim``, ``embeddings_file``,
+      ``char_dropout``, ``bigram_*``, ``lstm_*``).
 
   Returns:
     A functional model ``{input_ids, attention_mask}`` -> ``{emissions, tags}``.
@@ -64,14 +68,20 @@ def build_bilstm_crf(config: ModelConfig) -> keras.Model:
     matrix = load_word2vec_text(config.embeddings_file, config.vocab_file,
                                 config.embedding_dim)
     initializer = keras.initializers.Constant(matrix)
+  input_ids = inputs["input_ids"]
+  if config.char_dropout:
+    vocab = tokenization.load_vocab(config.vocab_file)
+    input_ids = TokenDropout(
+        config.char_dropout, vocab[tokenization.UNK],
+        [vocab[t] for t in (tokenization.PAD, tokenization.CLS,
+                            tokenization.SEP)], name="char_dropout")(input_ids)
   features = keras.layers.Embedding(
       config.vocab_size, config.embedding_dim,
-      embeddings_initializer=initializer, name="char_embeddings")(
-          inputs["input_ids"])
+      embeddings_initializer=initializer, name="char_embeddings")(input_ids)
   if config.bigram_buckets:
     bigrams = BigramEmbedding(config.vocab_size, config.bigram_buckets,
                               config.bigram_dim, name="bigram_embeddings")(
-                                  inputs["input_ids"])
+                                  input_ids)
     features = keras.layers.Concatenate(name="char_bigram")([features, bigrams])
   features = keras.layers.Dropout(config.dropout,
                                   name="embedding_dropout")(features)

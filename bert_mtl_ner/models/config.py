@@ -20,6 +20,9 @@ class ModelConfig:
     bigram_buckets: ``bilstm_crf``: rows of the hashed character-bigram table
       (``layers.bigram_embedding``); 0 for no bigram features.
     bigram_dim: ``bilstm_crf``: size of one bigram vector.
+    char_dropout: ``bilstm_crf``: share of the input characters read as
+      ``[UNK]`` in training (``layers.token_dropout``); 0 for none. Needs
+      ``vocab_file``.
     lstm_units: units per direction of each BiLSTM layer.
     lstm_layers: BiLSTM layers (0 for none).
     dropout: dropout rate before the emission layer (and between BiLSTM layers).
@@ -43,6 +46,7 @@ class ModelConfig:
   vocab_file: Optional[str] = None
   bigram_buckets: int = 0
   bigram_dim: int = 64
+  char_dropout: float = 0.0
   lstm_units: int = 128
   lstm_layers: int = 1
   dropout: float = 0.1

@@ -53,6 +53,10 @@ def check_flags(run: TrainRun) -> None:
     raise UsageError("--embeddings_file is for --model=bilstm_crf only")
   if run.bigram_buckets and run.model != "bilstm_crf":
     raise UsageError("--bigram_buckets is for --model=bilstm_crf only")
+  if run.char_dropout and run.model != "bilstm_crf":
+    raise UsageError("--char_dropout is for --model=bilstm_crf only")
+  if not 0 <= run.char_dropout < 1:
+    raise UsageError(f"--char_dropout={run.char_dropout}: must be in [0, 1)")
   if run.model != "mtl" and (run.aux_tasks or run.unlabeled
                              or run.aux_exclude):
     raise UsageError("--aux_tasks, --unlabeled and --aux_exclude need "
@@ -130,7 +134,7 @@ def model_config(run: TrainRun, labels, tokenizer,
       max_seq_len=run.max_seq_len, embedding_dim=run.embedding_dim,
       embeddings_file=run.embeddings_file, vocab_file=resolve_vocab_file(run),
       bigram_buckets=run.bigram_buckets, bigram_dim=run.bigram_dim,
-      lstm_units=run.lstm_units,
+      char_dropout=run.char_dropout, lstm_units=run.lstm_units,
       lstm_layers=0 if run.model == "bert_crf" else run.lstm_layers,
       dropout=run.dropout, bert_config=choice.config,
       bert_weights=choice.weights, bert_from_pt=choice.from_pt,

@@ -87,6 +87,11 @@ class TrainRun:
            "features).")
   bigram_dim: int = config_flags.field(
       64, help="bilstm_crf: size of a bigram embedding.")
+  char_dropout: float = config_flags.field(
+      0.0,
+      help="bilstm_crf: share of the input characters read as [UNK] in "
+           "training (word dropout: tagging from the context, for names never "
+           "seen); 0 for none.")
   lstm_units: int = config_flags.field(
       128, help="Units per direction of each BiLSTM.")
   lstm_layers: int = config_flags.field(
