@@ -11,9 +11,14 @@ most ``--max_f1_change`` (else float32); the temperature fitted on
 they are the same split); speed on this machine; the scores, overall, per type
 and per sentence, of the shipped weights on the whole split; ``summary.json``
 with all of it and ``MODEL.md`` rendered from it (``shipped.card``); and
-``SHA256SUMS``. Refuses a run that stopped at its epoch cap, a
-``--flagfile_used`` that disagrees with the run's flags, and a folder over
-``--max_mb``.
+``SHA256SUMS``. Refuses a run that stopped at its epoch cap or has not
+stopped yet, a ``--flagfile_used`` that disagrees with the run's flags, and a
+folder over ``--max_mb``.
+
+``--alternatives=DIR,...`` names other runs of the same architecture with other
+settings: each is scored on ``--fit_split`` overall and on the names unseen in
+train, the card lists them, and the run is refused if one of them does better
+on those names (``ALTERNATIVES_RULE``).
 """
 
 import datetime
