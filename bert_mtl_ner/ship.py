@@ -18,7 +18,7 @@ folder over ``--max_mb``.
 ``--alternatives=DIR,...`` names other runs of the same architecture with other
 settings: each is scored on ``--fit_split`` overall and on the names unseen in
 train, the card lists them, and the run is refused if one of them does better
-on those names (``ALTERNATIVES_RULE``).
+on those names (``shipped.choice.ALTERNATIVES_RULE``).
 """
 
 import datetime
@@ -28,7 +28,7 @@ import shutil
 import statistics
 import tempfile
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Dict, List, Optional
 
 from absl import flags
 
@@ -46,6 +46,7 @@ from bert_mtl_ner.experiments import records
 from bert_mtl_ner.io_utils import atomic_write_text, sha256_file
 from bert_mtl_ner.models import USES_BERT
 from bert_mtl_ner.shipped import card
+from bert_mtl_ner.shipped import choice as choice_lib
 from bert_mtl_ner.shipped import flagfile as flagfile_lib
 
 flags.DEFINE_string("model_dir", None, "The trained model directory.")
@@ -65,7 +66,7 @@ flags.DEFINE_list("alternatives", [], "Model directories of other runs on "
                   "--dataset that this one is chosen over: each is scored on "
                   "--fit_split, overall and on the names unseen in train, and "
                   "listed on the card; ship refuses the run if one of them "
-                  "does better on the unseen names (see ALTERNATIVES_RULE).")
+                  "does better on the unseen names (shipped/choice.py).")
 flags.DEFINE_integer("batch_size", 64, "Sentences per model call.")
 flags.DEFINE_string("full_report", None, "The full report's summary.json: "
                     "the card then sets this run's dev F1 beside each of its "
@@ -115,49 +116,6 @@ DATA = {
             "schemes disagree at the boundaries.",
         ]},
 }
-
-
-def training_summary(model_dir: str, run_flags: Dict) -> Dict:
-  """Epochs, best epoch, dev curve and what stopped the run.
-
-  Raises:
-    UsageError: the run stopped at its epoch cap (it may still have been
-      improving).
-  """
-  result = run_history(model_dir, run_flags)
-  ran = (f"{model_dir} ran {result['epochs_run']} of {run_flags['epochs']} "
-         f"epochs with its best at {result['best_epoch']}")
-  if result["stopped_by"] == "cap":
-    raise UsageError(f"{ran}: it stopped at its cap, not by early stopping; "
-                     "train it further")
-  if result["stopped_by"] == "unfinished":
-    raise UsageError(f"{ran} and has not stopped (patience "
-                     f"{run_flags['patience']}): it is still training, or was "
-                     "killed; let it finish")
-  return result
-
-
-def run_history(model_dir: str, run_flags: Dict) -> Dict:
-  """Epochs, best epoch, dev curve and what stopped the run."""
-  history = [json.loads(line) for line in open(
-      os.path.join(model_dir, "metrics.jsonl"), encoding="utf-8")
-             if line.strip()]
-  best = run_dir.read_json(os.path.join(model_dir, run_dir.BEST_POINTER))
-  result = {"epochs_run": len(history), "cap": run_flags["epochs"],
-            "patience": run_flags["patience"], "best_epoch": best["epoch"],
-            "dev_f1": best["dev_f1"],
-            "dev_curve": [round(r["dev"]["f1"], 2) for r in history]}
-  # The trainer's rule: early stopping once dev F1 has not improved for
-  # `patience` epochs. A run that did neither that nor reach its cap is still
-  # training, or was killed.
-  patience, ran = run_flags["patience"], len(history)
-  if patience and ran - best["epoch"] >= patience:
-    result["stopped_by"] = "early_stopping"
-  elif ran >= run_flags["epochs"]:
-    result["stopped_by"] = "cap"
-  else:
-    result["stopped_by"] = "unfinished"
-  return result
 
 
 def encoder(run_flags: Dict, repo: str) -> Optional[Dict]:
@@ -280,27 +238,6 @@ def candidates(report_path: str, dataset: str) -> List[Dict]:
   return rows
 
 
-ALTERNATIVES_RULE = (
-    "dev F1 on the names unseen in training: a dev split drawn at random "
-    "from the training file shares articles, and so names, with train, and "
-    "its overall F1 rewards remembering names; the names a shipped model "
-    "meets are mostly new")
-_IGNORED_FLAGS = ("model_dir", "data_dir", "progress")
-
-
-def flag_differences(run_flags: Dict, reference: Dict) -> List[str]:
-  """``flag=value`` for each flag of ``run_flags`` that differs from
-  ``reference`` (paths by their last part; run folders and progress left
-  out; a flag added after a run was made has the value it had then)."""
-  run_flags = {**records.ADDED_LATER, **run_flags}
-  reference = {**records.ADDED_LATER, **reference}
-  shown = lambda v: os.path.basename(v.rstrip("/")) if isinstance(
-      v, str) and "/" in v else v
-  return [f"{k}={shown(run_flags.get(k))}" for k in sorted(
-      set(run_flags) | set(reference))
-          if k not in _IGNORED_FLAGS and run_flags.get(k) != reference.get(k)]
-
-
 def choice_scores(model_dir: str, sentences, types: List[str], seen,
                   batch_size: int) -> Dict:
   """A run's F1 on ``sentences`` (the fit split, dev), overall and on the
@@ -308,43 +245,6 @@ def choice_scores(model_dir: str, sentences, types: List[str], seen,
   result = scored(inference.Tagger.from_model_dir(model_dir, batch_size),
                   sentences, types, seen)
   return {"f1": result["f1"], "novelty": result["novelty"]}
-
-
-def alternatives(model_dir: str, run_flags: Dict, paths: List[str],
-                 score: Callable[[str], Dict], split: str) -> Dict:
-  """This run and the runs at ``paths`` scored for the choice
-  (``ALTERNATIVES_RULE``).
-
-  Args:
-    model_dir: the run to ship; ``run_flags`` its flags.
-    paths: the other runs' model directories.
-    score: a model directory -> its ``choice_scores`` on ``split``.
-    split: the split scored (the fit split, dev).
-
-  Returns:
-    ``{"rule", "split", "this": scores, "runs": [{"name", "differs",
-    "stopped_by", "epochs_run", "dev": scores}]}``.
-
-  Raises:
-    UsageError: an alternative does better than this run by the rule.
-  """
-  unseen_f1 = lambda scores: scores["novelty"].get("unseen", {}).get("f1", 0.0)
-  own = score(model_dir)
-  runs = []
-  for path in paths:
-    other_flags = run_dir.read_json(os.path.join(path, "flags.json"))
-    history = run_history(path, other_flags)
-    runs.append({"name": os.path.basename(os.path.normpath(path)),
-                 "differs": flag_differences(other_flags, run_flags),
-                 "stopped_by": history["stopped_by"],
-                 "epochs_run": history["epochs_run"], "dev": score(path)})
-    if unseen_f1(runs[-1]["dev"]) > unseen_f1(own):
-      raise UsageError(
-          f"{path} does better on {split} names unseen in train (F1 "
-          f"{unseen_f1(runs[-1]['dev']):.2f} against {unseen_f1(own):.2f}): "
-          "ship that run instead")
-  return {"rule": ALTERNATIVES_RULE, "split": split, "this": own,
-          "runs": runs}
 
 
 def folder_bytes(path: str) -> int:
@@ -384,7 +284,7 @@ def main(argv) -> None:
                      f"known: {', '.join(DATA)}")
   run_flags = run_dir.read_json(os.path.join(FLAGS.model_dir, "flags.json"))
   flag_lines = flagfile_lib.check(FLAGS.flagfile_used, run_flags)
-  training = training_summary(FLAGS.model_dir, run_flags)
+  training = choice_lib.training_summary(FLAGS.model_dir, run_flags)
   # The flagfile lies in the repository's configs/: paths relative to that.
   repo = os.path.dirname(os.path.dirname(os.path.abspath(FLAGS.flagfile_used)))
   flagfile = os.path.relpath(FLAGS.flagfile_used, repo)
@@ -401,7 +301,7 @@ def main(argv) -> None:
   full = scored(inference.Tagger.from_model_dir(FLAGS.model_dir,
                                                 FLAGS.batch_size),
                 sentences, types)
-  choice = (alternatives(
+  choice = (choice_lib.alternatives(
       FLAGS.model_dir, run_flags, FLAGS.alternatives,
       lambda path: choice_scores(path, fit_sentences, types, seen,
                                  FLAGS.batch_size), FLAGS.fit_split)

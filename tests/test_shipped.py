@@ -13,6 +13,7 @@ from bert_mtl_ner import shipped
 from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.experiments import records
 from bert_mtl_ner.shipped import card
+from bert_mtl_ner.shipped import choice
 from bert_mtl_ner.shipped import flagfile
 from conftest import run_app
 
@@ -239,7 +240,6 @@ def _fake_run(folder, epochs_run, best_epoch, **flags_dict):
 
 def test_alternatives_are_listed_and_one_better_on_unseen_names_refuses(
     tmp_path):
-  from bert_mtl_ner import ship  # pylint: disable=g-import-not-at-top
   this = _fake_run(tmp_path / "this", 12, 8)
   # Made before --lr_schedule existed (no such key): it was linear.
   _fake_run(tmp_path / "bigrams", 15, 10, bigram_buckets=100003)
@@ -250,30 +250,29 @@ def test_alternatives_are_listed_and_one_better_on_unseen_names_refuses(
       "bigrams": {"f1": 91.8, "novelty": {"seen": {"f1": 96.1},
                                           "unseen": {"f1": 70.9}}}}
   score = lambda path: scores[os.path.basename(path)]
-  choice = ship.alternatives(str(tmp_path / "this"), this,
-                             [str(tmp_path / "bigrams")], score, "dev")
-  (run,) = choice["runs"]
+  chosen = choice.alternatives(str(tmp_path / "this"), this,
+                               [str(tmp_path / "bigrams")], score, "dev")
+  (run,) = chosen["runs"]
   assert run["name"] == "bigrams" and run["stopped_by"] == "early_stopping"
   assert run["differs"] == ["bigram_buckets=100003"]  # model_dir left out
-  summary = dict(summary_of(SHIPPED[0]), alternatives=choice)
+  summary = dict(summary_of(SHIPPED[0]), alternatives=chosen)
   text = card.render(summary)
   assert "| bigrams | bigram_buckets=100003 | early_stopping | 91.80 | 70.90 |" \
       in text and "**71.50**" in text
   # The better overall dev F1 does not choose; the unseen names do.
   scores["bigrams"]["novelty"]["unseen"]["f1"] = 72.0
   with pytest.raises(UsageError, match="bigrams does better on dev names"):
-    ship.alternatives(str(tmp_path / "this"), this,
+    choice.alternatives(str(tmp_path / "this"), this,
                       [str(tmp_path / "bigrams")], score, "dev")
 
 
 def test_a_run_that_has_not_stopped_is_refused(tmp_path):
-  from bert_mtl_ner import ship  # pylint: disable=g-import-not-at-top
   run_flags = _fake_run(tmp_path / "running", 5, 4)  # patience 3, cap 40
   with pytest.raises(UsageError, match="has not stopped"):
-    ship.training_summary(str(tmp_path / "running"), run_flags)
+    choice.training_summary(str(tmp_path / "running"), run_flags)
   run_flags = _fake_run(tmp_path / "capped", 40, 39)
   with pytest.raises(UsageError, match="stopped at its cap"):
-    ship.training_summary(str(tmp_path / "capped"), run_flags)
+    choice.training_summary(str(tmp_path / "capped"), run_flags)
   run_flags = _fake_run(tmp_path / "stopped", 9, 6)
-  assert ship.training_summary(str(tmp_path / "stopped"), run_flags)[
+  assert choice.training_summary(str(tmp_path / "stopped"), run_flags)[
       "stopped_by"] == "early_stopping"
