@@ -26,7 +26,7 @@ INSTALL_REQUIRES = [
 # bert-mtl-ner-COMMAND for each command.
 COMMANDS = ["train", "evaluate", "predict", "export", "serve", "experiments",
             "data", "calibrate", "select", "active-learning", "pretrain",
-            "import-bert", "tag-corpus"]
+            "import-bert", "tag-corpus", "ensemble"]
 CONSOLE_SCRIPTS = ["bert-mtl-ner = bert_mtl_ner.console:main"] + [
     f"bert-mtl-ner-{c} = bert_mtl_ner.console:{c.replace('-', '_')}"
     for c in COMMANDS]

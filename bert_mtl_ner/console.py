@@ -17,7 +17,7 @@ COMMANDS = {
     "data": "data", "calibrate": "calibrate", "select": "select",
     "active-learning": "active_learning",
     "pretrain": "pretrain", "import-bert": "import_bert",
-    "tag-corpus": "tag_corpus", "diagram": "models",
+    "tag-corpus": "tag_corpus", "diagram": "models", "ensemble": "ensemble",
 }
 
 
@@ -66,4 +66,5 @@ active_learning = _script("active-learning")
 pretrain = _script("pretrain")
 import_bert = _script("import-bert")
 tag_corpus = _script("tag-corpus")
+ensemble = _script("ensemble")
 

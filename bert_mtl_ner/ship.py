@@ -15,6 +15,10 @@ with all of it and ``MODEL.md`` rendered from it (``shipped.card``); and
 stopped yet, a ``--flagfile_used`` that disagrees with the run's flags, and a
 folder over ``--max_mb``.
 
+An ensemble (``bert_mtl_ner.ensemble``) is shipped like a run: each of its
+members must have stopped early, ``--flagfile_used`` gives one flagfile per
+member, in order, and the card gives every member's command and training.
+
 ``--alternatives=DIR,...`` names other runs of the same architecture with other
 settings: each is scored on ``--fit_split`` overall and on the names unseen in
 train, the card lists them, and the run is refused if one of them does better
@@ -34,6 +38,7 @@ from absl import flags
 
 from bert_mtl_ner import calibration
 from bert_mtl_ner import cli
+from bert_mtl_ner import ensembling
 from bert_mtl_ner import evaluation
 from bert_mtl_ner import inference
 from bert_mtl_ner import run_dir
@@ -55,8 +60,9 @@ flags.DEFINE_string("dataset", None, "The registered dataset it was trained "
                     "on.")
 flags.DEFINE_string("split", "test", "Split its card scores (whole).")
 flags.DEFINE_string("fit_split", "dev", "Split the temperature is fitted on.")
-flags.DEFINE_string("flagfile_used", None, "The training flagfile, for the "
-                    "card's command; each of its flags must equal the run's.")
+flags.DEFINE_list("flagfile_used", None, "The training flagfile, for the "
+                  "card's command; each of its flags must equal the run's. "
+                  "For an ensemble, one per member, in the members' order.")
 flags.DEFINE_string("data_dir", None, "Data folder.")
 flags.DEFINE_string("root", shipped.ROOT, "Where shipped models go.")
 flags.DEFINE_float("max_mb", 20.0, "Largest size of the folder on disk.")
@@ -131,9 +137,9 @@ def encoder(run_flags: Dict, repo: str) -> Optional[Dict]:
                              if os.path.exists(weights) else None}
 
 
-def commands(name: str, flagfile: str, run_flags: Dict,
+def commands(folder: str, flagfile: str, run_flags: Dict,
              bert: Optional[Dict]) -> List[str]:
-  """The commands that train this model from a clone."""
+  """The commands that train this run from a clone into ``folder``."""
   result = []
   extra = ""
   if run_flags.get("embeddings_file"):
@@ -143,8 +149,63 @@ def commands(name: str, flagfile: str, run_flags: Dict,
   if bert:
     extra += f" --bert_model={bert['bert_model']}"
   result.append(f"python -m bert_mtl_ner.train --flagfile={flagfile}"
-                f"{extra} --model_dir=runs/ship_{name}")
+                f"{extra} --model_dir={folder}")
   return result
+
+
+def run_folders(name: str, count: int) -> List[str]:
+  """Where the card's commands train the model's runs: ``runs/ship_NAME``
+  for one run; ``runs/ship_NAME_1`` ... for the members of an ensemble."""
+  if count == 1:
+    return [f"runs/ship_{name}"]
+  return [f"runs/ship_{name}_{i}" for i in range(1, count + 1)]
+
+
+def trainings(name: str, runs: List[Dict], flagfiles: List[str]
+              ) -> List[Dict]:
+  """Each run's training for the card: its history, flagfile (relative to
+  the repository that holds it), checked flag lines, encoder and commands.
+
+  Raises:
+    UsageError: not one flagfile per run, a flagfile that disagrees with its
+      run, or a run that did not stop by early stopping.
+  """
+  if len(flagfiles) != len(runs):
+    raise UsageError(f"--flagfile_used: {len(flagfiles)} flagfile(s) for "
+                     f"{len(runs)} run(s) ({', '.join(r['name'] for r in runs)}"
+                     "); give one per run, in order")
+  result = []
+  for run, path, folder in zip(runs, flagfiles,
+                               run_folders(name, len(runs))):
+    lines = flagfile_lib.check(path, run["flags"])
+    choice_lib.check_stopped_early(run["name"], run["history"], run["flags"])
+    # The flagfile lies in the repository's configs/: paths relative to that.
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(path)))
+    flagfile = os.path.relpath(path, repo)
+    bert = encoder(run["flags"], repo)
+    result.append(dict(run["history"], model=run["flags"]["model"],
+                       flagfile=flagfile, flags=lines, encoder=bert,
+                       folder=folder,
+                       commands=commands(folder, flagfile, run["flags"], bert)))
+  return result
+
+
+def training_record(name: str, model_dir: str, members: List[Dict],
+                    repo: str) -> Dict:
+  """The card's training: the run's, or for an ensemble its members' with
+  the commands of all of them, the assembly, and the ensemble's dev F1."""
+  if len(members) == 1:
+    return dict(members[0], code_version=records.code_version(repo))
+  commands_all = []
+  for member in members:
+    commands_all += [c for c in member["commands"] if c not in commands_all]
+  commands_all.append("python -m bert_mtl_ner.ensemble --members="
+                      + ",".join(m["folder"] for m in members)
+                      + f" --model_dir={run_folders(name, 1)[0]}")
+  best = run_dir.read_json(os.path.join(model_dir, run_dir.BEST_POINTER))
+  return {"members": members, "commands": commands_all,
+          "dev_f1": best["dev_f1"], "stopped_by": "early_stopping",
+          "code_version": records.code_version(repo)}
 
 
 def scored(tagger: inference.Tagger, sentences, types: List[str],
@@ -251,23 +312,31 @@ def folder_bytes(path: str) -> int:
   return sum(os.path.getsize(os.path.join(path, n)) for n in os.listdir(path))
 
 
-def portable_flags(run_flags: Dict, name: str, bert: Optional[Dict]) -> Dict:
+def portable_flags(run_flags: Dict, folder: str, bert: Optional[Dict]) -> Dict:
   """The run's flags with this machine's paths replaced by the ones of the
-  card's commands (relative to the repository)."""
-  flags_dict = dict(run_flags, model_dir=f"runs/ship_{name}", data_dir=None)
+  card's commands (relative to the repository), or by their last part."""
+  flags_dict = dict(run_flags, model_dir=folder, data_dir=None)
   if flags_dict.get("embeddings_file"):
     flags_dict["embeddings_file"] = "runs/char_vectors.txt"
   if bert:
     flags_dict["bert_model"] = bert["bert_model"]
-  return flags_dict
+  # What is left of this machine (an encoder folder a BiLSTM-CRF never
+  # read, say): the last part of the path.
+  return {k: os.path.basename(v.rstrip("/"))
+          if isinstance(v, str) and os.path.isabs(v) else v
+          for k, v in flags_dict.items()}
 
 
-def pack(stage: str, model_dir: str, weights_dtype, flags_dict: Dict) -> None:
+def pack(stage: str, model_dir: str, weights_dtype, flags_dict: Dict,
+         members: Optional[List[Dict]] = None) -> None:
   """Copies the model directory's description, writes ``flags_dict`` as its
-  flags and its best weights as ``weights.npz`` in ``weights_dtype``."""
+  flags (and an ensemble's ``members``, their flags portable) and its best
+  weights as ``weights.npz`` in ``weights_dtype``."""
   for name in ("model_config.json", "labels.json", "vocab.txt"):
     shutil.copyfile(os.path.join(model_dir, name), os.path.join(stage, name))
   run_dir.write_json(os.path.join(stage, "flags.json"), flags_dict)
+  if members:
+    run_dir.write_json(os.path.join(stage, ensembling.MEMBERS), members)
   model, _, _, _ = run_dir.load(model_dir)
   run_dir.save_arrays(model, os.path.join(stage, shipped.WEIGHTS),
                       weights_dtype)
@@ -283,15 +352,21 @@ def main(argv) -> None:
     raise UsageError(f"--dataset={FLAGS.dataset}: no card text for it; "
                      f"known: {', '.join(DATA)}")
   run_flags = run_dir.read_json(os.path.join(FLAGS.model_dir, "flags.json"))
-  flag_lines = flagfile_lib.check(FLAGS.flagfile_used, run_flags)
-  training = choice_lib.training_summary(FLAGS.model_dir, run_flags)
-  # The flagfile lies in the repository's configs/: paths relative to that.
-  repo = os.path.dirname(os.path.dirname(os.path.abspath(FLAGS.flagfile_used)))
-  flagfile = os.path.relpath(FLAGS.flagfile_used, repo)
-  bert = encoder(run_flags, repo)
-  training.update(flagfile=flagfile, flags=flag_lines,
-                  commands=commands(FLAGS.name, flagfile, run_flags, bert),
-                  encoder=bert, code_version=records.code_version(repo))
+  runs = choice_lib.runs_of(FLAGS.model_dir, run_flags)
+  members = trainings(FLAGS.name, runs, FLAGS.flagfile_used)
+  repo = os.path.dirname(os.path.dirname(os.path.abspath(
+      FLAGS.flagfile_used[0])))
+  training = training_record(FLAGS.name, FLAGS.model_dir, members, repo)
+  if len(runs) == 1:
+    flags_dict = portable_flags(run_flags, members[0]["folder"],
+                                members[0]["encoder"])
+    member_flags = None
+  else:
+    flags_dict = run_flags
+    member_flags = [
+        dict(run, flags=portable_flags(run["flags"], member["folder"],
+                                       member["encoder"]))
+        for run, member in zip(runs, members)]
   read = lambda split: list(registry.read_split(FLAGS.dataset, split,
                                                 FLAGS.data_dir))
   sentences, fit_sentences = read(FLAGS.split), read(FLAGS.fit_split)
@@ -312,8 +387,7 @@ def main(argv) -> None:
   stage = tempfile.mkdtemp(prefix=f".{FLAGS.name}-", dir=FLAGS.root)
   try:
     for dtype in ("float16", "float32"):
-      pack(stage, FLAGS.model_dir, dtype,
-           portable_flags(run_flags, FLAGS.name, bert))
+      pack(stage, FLAGS.model_dir, dtype, flags_dict, member_flags)
       tagger = inference.Tagger.from_model_dir(stage, FLAGS.batch_size)
       result = scored(tagger, sentences, types, seen)
       if abs(result["f1"] - full["f1"]) <= FLAGS.max_f1_change:
@@ -330,7 +404,8 @@ def main(argv) -> None:
         "fit_split": FLAGS.fit_split, "architecture": run_flags["model"],
         "types": types, "data": DATA[FLAGS.dataset],
         "vectors_from": list(char_vectors.SOURCES)
-                        if run_flags.get("embeddings_file") else None,
+                        if any(r["flags"].get("embeddings_file") for r in runs)
+                        else None,
         "training": training,
         "weights": {"dtype": dtype, "f1_float32": full["f1"],
                     "f1_shipped": result["f1"]},
@@ -347,7 +422,9 @@ def main(argv) -> None:
         "command": (f"python -m bert_mtl_ner.ship --model_dir=runs/ship_"
                     f"{FLAGS.name} --name={FLAGS.name} "
                     f"--dataset={FLAGS.dataset} --split={FLAGS.split} "
-                    f"--flagfile_used={flagfile}{alternatives_flag}"),
+                    "--flagfile_used="
+                    + ",".join(m["flagfile"] for m in members)
+                    + alternatives_flag),
     }
     run_dir.write_json(os.path.join(stage, card.SUMMARY), summary)
     # The size goes into the card, and the card into the size: write the card

@@ -73,10 +73,12 @@ def test_each_card_is_its_summary_rendered(name):
 @pytest.mark.parametrize("name", SHIPPED)
 def test_each_card_reports_a_run_stopped_early_and_float16_within_0_1(name):
   summary = summary_of(name)
-  training = summary["training"]
-  assert training["stopped_by"] == "early_stopping"
-  assert training["epochs_run"] < training["cap"]
-  assert training["epochs_run"] - training["best_epoch"] >= training["patience"]
+  # An ensemble's runs are its members.
+  for training in summary["training"].get("members") or [summary["training"]]:
+    assert training["stopped_by"] == "early_stopping"
+    assert training["epochs_run"] < training["cap"]
+    assert (training["epochs_run"] - training["best_epoch"]
+            >= training["patience"])
   weights = summary["weights"]
   assert abs(weights["f1_shipped"] - weights["f1_float32"]) <= 0.1
   assert summary["scores"]["f1"] == weights["f1_shipped"]
@@ -276,3 +278,33 @@ def test_a_run_that_has_not_stopped_is_refused(tmp_path):
   run_flags = _fake_run(tmp_path / "stopped", 9, 6)
   assert choice.training_summary(str(tmp_path / "stopped"), run_flags)[
       "stopped_by"] == "early_stopping"
+
+
+def test_an_ensembles_alternatives_differ_from_its_nearest_member(tmp_path):
+  plain = _fake_run(tmp_path / "plain", 9, 6, seed=1)
+  bigrams = _fake_run(tmp_path / "bigrams", 9, 6, seed=7,
+                      bigram_buckets=50021)
+  ensemble = tmp_path / "ensemble"
+  ensemble.mkdir()
+  run_flags = {"model": "ensemble", "members": ["plain", "bigrams"]}
+  (ensemble / "flags.json").write_text(json.dumps(run_flags),
+                                       encoding="utf-8")
+  (ensemble / "members.json").write_text(json.dumps([
+      {"name": name, "flags": flags_dict,
+       "history": choice.run_history(str(tmp_path / name), flags_dict)}
+      for name, flags_dict in (("plain", plain), ("bigrams", bigrams))]),
+                                         encoding="utf-8")
+  assert [r["name"] for r in choice.runs_of(str(ensemble), run_flags)] == [
+      "plain", "bigrams"]
+  _fake_run(tmp_path / "wide", 9, 6, seed=7, bigram_buckets=50021,
+            lstm_units=512)
+  scores = lambda path: {"f1": 90.0, "novelty": {"unseen": {
+      "f1": 80.0 if path.endswith("ensemble") else 75.0}}}
+  chosen = choice.alternatives(
+      str(ensemble), run_flags,
+      [str(tmp_path / "bigrams"), str(tmp_path / "wide")], scores, "dev")
+  member, wide = chosen["runs"]
+  assert member["member"] and member["differs"] == []
+  assert not wide["member"] and wide["differs"] == ["lstm_units=512"]
+  text = card.render(dict(summary_of(SHIPPED[0]), alternatives=chosen))
+  assert "| bigrams | one of its members, alone |" in text

@@ -3,7 +3,9 @@
 Every model is a functional Keras graph from ``{"input_ids", "attention_mask"}``
 (int32 [batch, time]) to ``{"emissions": float32 [batch, time, labels], "tags":
 int32 [batch, time]}``; its CRF layer is named ``crf``. The multi-task model
-(``mtl``) adds the outputs of its auxiliary tasks (see ``models.mtl``).
+(``mtl``) adds the outputs of its auxiliary tasks (see ``models.mtl``). An
+``ensemble`` averages the CRF scores of trained members (``models.ensemble``);
+it is assembled from trained runs (``bert_mtl_ner.ensemble``), never trained.
 """
 
 from typing import Callable, Dict
@@ -15,6 +17,7 @@ from bert_mtl_ner.keras import keras
 from bert_mtl_ner.models.bert_crf import build_bert_bilstm_crf, build_bert_crf
 from bert_mtl_ner.models.bilstm_crf import build_bilstm_crf
 from bert_mtl_ner.models.config import ModelConfig
+from bert_mtl_ner.models.ensemble import build_ensemble
 from bert_mtl_ner.models.mtl import build_mtl
 
 MODELS: Dict[str, Callable[[ModelConfig], keras.Model]] = {
@@ -22,9 +25,12 @@ MODELS: Dict[str, Callable[[ModelConfig], keras.Model]] = {
     "bert_crf": build_bert_crf,
     "bert_bilstm_crf": build_bert_bilstm_crf,
     "mtl": build_mtl,
+    "ensemble": lambda config: build_ensemble(config, _build),
 }
 
 USES_BERT = ("bert_crf", "bert_bilstm_crf", "mtl")
+# What `train` trains: an ensemble is assembled from trained runs instead.
+TRAINABLE = tuple(name for name in MODELS if name != "ensemble")
 
 
 def build_model(config: ModelConfig) -> keras.Model:
@@ -39,11 +45,15 @@ def build_model(config: ModelConfig) -> keras.Model:
   Raises:
     UsageError: for an unknown model name.
   """
+  with ag_ctx.ControlStatusCtx(status=ag_ctx.Status.DISABLED):
+    return _build(config)
+
+
+def _build(config: ModelConfig) -> keras.Model:
   if config.model not in MODELS:
     raise UsageError(f"unknown model {config.model!r}; known models: "
                      f"{', '.join(MODELS)}")
-  with ag_ctx.ControlStatusCtx(status=ag_ctx.Status.DISABLED):
-    return MODELS[config.model](config)
+  return MODELS[config.model](config)
 
 
-__all__ = ["MODELS", "ModelConfig", "USES_BERT", "build_model"]
+__all__ = ["MODELS", "ModelConfig", "TRAINABLE", "USES_BERT", "build_model"]

@@ -12,9 +12,9 @@ from absl import flags
 
 from bert_mtl_ner import cli
 from bert_mtl_ner.layers.bert_encoder import tiny_bert_config
-from bert_mtl_ner.models import MODELS, ModelConfig, build_model
+from bert_mtl_ner.models import TRAINABLE, ModelConfig, build_model
 
-flags.DEFINE_enum("model", "mtl", list(MODELS), "Model to draw.")
+flags.DEFINE_enum("model", "mtl", list(TRAINABLE), "Model to draw.")
 flags.DEFINE_string("main_task", "cluener", "mtl: main task name.")
 flags.DEFINE_list("aux_labels", ["msra", "peoples_daily"], "mtl: auxiliary "
                   "task names.")

@@ -36,6 +36,8 @@ class ModelConfig:
       multi-head attention (False: plain hard sharing).
     attention_heads: ``mtl``: heads of that attention.
     task_hidden_units: ``mtl``: size of each task's own hidden layer.
+    members: ``ensemble``: the members' configs (dicts), in order
+      (``models.ensemble``).
   """
   model: str
   labels: List[str]
@@ -59,6 +61,7 @@ class ModelConfig:
   use_attention: bool = True
   attention_heads: int = 4
   task_hidden_units: int = 256
+  members: List[Dict[str, Any]] = dataclasses.field(default_factory=list)
 
   @property
   def num_labels(self) -> int:

@@ -42,15 +42,11 @@ def _scores(summary: Dict) -> List[str]:
   return lines
 
 
-def _training(summary: Dict) -> List[str]:
-  training = summary["training"]
+def _run(training: Dict) -> List[str]:
+  """One run's flagfile and how its training ended."""
   stopped = ("early stopping" if training["stopped_by"] == "early_stopping"
              else "its epoch cap")
-  lines = ["## Training", "",
-           f"Architecture: `{summary['architecture']}`. From a clone, after "
-           "the README's setup:", "", "```bash"]
-  lines += training["commands"]
-  lines += ["```", "", f"`{training['flagfile']}` holds:", "", "```"]
+  lines = [f"`{training['flagfile']}` holds:", "", "```"]
   lines += training["flags"]
   lines += ["```", "",
             f"It ran {training['epochs_run']} of at most {training['cap']} "
@@ -63,6 +59,32 @@ def _training(summary: Dict) -> List[str]:
   if bert:
     lines += [f"It starts from the BERT encoder `{bert['bert_model']}` "
               f"(`tf_model.h5` sha256 `{bert['tf_model_sha256']}`).", ""]
+  return lines
+
+
+def _training(summary: Dict) -> List[str]:
+  training = summary["training"]
+  members = training.get("members")
+  if members:
+    kinds = sorted({m["model"] for m in members})
+    lines = ["## Training", "",
+             f"Architecture: an ensemble of {len(members)} runs "
+             f"({', '.join(f'`{k}`' for k in kinds)}; `models.ensemble`): "
+             "the mean of their CRF scores, emissions and transitions, "
+             "decoded by one Viterbi pass. From a clone, after the README's "
+             "setup:", "", "```bash"]
+  else:
+    lines = ["## Training", "",
+             f"Architecture: `{summary['architecture']}`. From a clone, after "
+             "the README's setup:", "", "```bash"]
+  lines += training["commands"]
+  lines += ["```", ""]
+  if members:
+    for member in members:
+      lines += [f"### `{member['folder']}`", ""] + _run(member)
+    lines += [f"The ensemble's dev F1: {_pct(training['dev_f1'])}.", ""]
+  else:
+    lines += _run(training)
   lines.append(f"Code version when packed: `{training['code_version']}`; "
                f"packed on {summary['packed']} by `{summary['command']}`.")
   return lines
@@ -104,7 +126,9 @@ def _alternatives(summary: Dict) -> List[str]:
            f"| **this model** | | {summary['training']['stopped_by']} | "
            f"{_pct(choice['this']['f1'])} | **{unseen(choice['this'])}** |"]
   for run in choice["runs"]:
-    lines.append(f"| {run['name']} | {', '.join(run['differs'])} | "
+    differs = ("one of its members, alone" if run.get("member")
+               else ", ".join(run["differs"]))
+    lines.append(f"| {run['name']} | {differs} | "
                  f"{run['stopped_by']} | {_pct(run['dev']['f1'])} | "
                  f"{unseen(run['dev'])} |")
   return lines
@@ -213,17 +237,23 @@ def readme_table(summaries: List[Dict], folder: str) -> str:
   lines = ["| model | types | architecture | score (whole split) | size | "
            "speed on this CPU | card |", "|---|---|---|---|---|---|---|"]
   for summary in summaries:
+    runs = summary["training"].get("members") or [summary["training"]]
     extras = []
     if summary.get("vectors_from"):
       extras.append("character vectors")
-    flags = dict(line.lstrip("-").partition("=")[::2]
-                 for line in summary["training"]["flags"])
-    if int(flags.get("bigram_buckets", 0) or 0):
-      extras.append("hashed bigrams")
-    architecture = ARCHITECTURES.get(summary["architecture"],
-                                     summary["architecture"])
+    for run in runs:
+      flags = dict(line.lstrip("-").partition("=")[::2]
+                   for line in run["flags"])
+      if int(flags.get("bigram_buckets", 0) or 0):
+        extras.append("hashed bigrams")
+        break
+    architecture = " / ".join(sorted({ARCHITECTURES.get(r.get(
+        "model", summary["architecture"]), summary["architecture"])
+                                      for r in runs}))
     if extras:
       architecture += " + " + " + ".join(extras)
+    if len(runs) > 1:
+      architecture = f"ensemble of {len(runs)}: {architecture}"
     scores = summary["scores"]
     score = (f"{summary['dataset']} {summary['split']}: F1 "
              f"{_pct(scores['f1'])}, macro F1 {_pct(scores['macro_f1'])}")

@@ -20,19 +20,36 @@ def training_summary(model_dir: str, run_flags: Dict) -> Dict:
 
   Raises:
     UsageError: the run stopped at its epoch cap (it may still have been
-      improving).
+      improving), or has not stopped yet.
   """
   result = run_history(model_dir, run_flags)
-  ran = (f"{model_dir} ran {result['epochs_run']} of {run_flags['epochs']} "
-         f"epochs with its best at {result['best_epoch']}")
-  if result["stopped_by"] == "cap":
+  check_stopped_early(model_dir, result, run_flags)
+  return result
+
+
+def check_stopped_early(name: str, history: Dict, run_flags: Dict) -> None:
+  """Raises UsageError unless the run ``name`` (``run_history``'s
+  ``history``) was stopped by early stopping."""
+  ran = (f"{name} ran {history['epochs_run']} of {run_flags['epochs']} "
+         f"epochs with its best at {history['best_epoch']}")
+  if history["stopped_by"] == "cap":
     raise UsageError(f"{ran}: it stopped at its cap, not by early stopping; "
                      "train it further")
-  if result["stopped_by"] == "unfinished":
+  if history["stopped_by"] == "unfinished":
     raise UsageError(f"{ran} and has not stopped (patience "
                      f"{run_flags['patience']}): it is still training, or was "
                      "killed; let it finish")
-  return result
+
+
+def runs_of(model_dir: str, run_flags: Dict) -> List[Dict]:
+  """The training runs behind a model directory: itself, or the members of
+  an ensemble (``bert_mtl_ner.ensemble``'s ``members.json``, recorded when it
+  was assembled). Each is ``{"name", "flags", "history"}``
+  (``run_history``)."""
+  if run_flags["model"] == "ensemble":
+    return run_dir.read_json(os.path.join(model_dir, "members.json"))
+  return [{"name": os.path.basename(os.path.normpath(model_dir)),
+           "flags": run_flags, "history": run_history(model_dir, run_flags)}]
 
 
 def run_history(model_dir: str, run_flags: Dict) -> Dict:
@@ -85,26 +102,34 @@ def alternatives(model_dir: str, run_flags: Dict, paths: List[str],
   (``ALTERNATIVES_RULE``).
 
   Args:
-    model_dir: the run to ship; ``run_flags`` its flags.
+    model_dir: the run to ship; ``run_flags`` its flags. For an ensemble,
+      each alternative's settings are compared with those of the member
+      nearest to it (the fewest differences).
     paths: the other runs' model directories.
     score: a model directory -> its ``choice_scores`` on ``split``.
     split: the split scored (the fit split, dev).
 
   Returns:
     ``{"rule", "split", "this": scores, "runs": [{"name", "differs",
-    "stopped_by", "epochs_run", "dev": scores}]}``.
+    "member", "stopped_by", "epochs_run", "dev": scores}]}``; ``member``
+    marks a run with a member's very settings (for an ensemble).
 
   Raises:
     UsageError: an alternative does better than this run by the rule.
   """
   unseen_f1 = lambda scores: scores["novelty"].get("unseen", {}).get("f1", 0.0)
+  references = [run["flags"] for run in runs_of(model_dir, run_flags)]
   own = score(model_dir)
   runs = []
   for path in paths:
     other_flags = run_dir.read_json(os.path.join(path, "flags.json"))
     history = run_history(path, other_flags)
+    differs = min((flag_differences(other_flags, reference)
+                   for reference in references), key=len)
     runs.append({"name": os.path.basename(os.path.normpath(path)),
-                 "differs": flag_differences(other_flags, run_flags),
+                 "differs": differs,
+                 # An ensemble's member alone: the ensemble's gain over it.
+                 "member": len(references) > 1 and not differs,
                  "stopped_by": history["stopped_by"],
                  "epochs_run": history["epochs_run"], "dev": score(path)})
     if unseen_f1(runs[-1]["dev"]) > unseen_f1(own):

@@ -10,7 +10,7 @@ from typing import List, Optional
 from bert_mtl_ner import config_flags
 from bert_mtl_ner.data import readers
 from bert_mtl_ner.data import tags as tags_lib
-from bert_mtl_ner.models import MODELS
+from bert_mtl_ner.models import TRAINABLE
 from bert_mtl_ner.training import distribution
 from bert_mtl_ner.training import optimization
 from bert_mtl_ner.training import precision
@@ -22,7 +22,7 @@ class TrainRun:
   """One training run (each field is also a flag of the train app)."""
   # What to train on.
   model: str = config_flags.field(
-      "bert_bilstm_crf", choices=list(MODELS), help="Model to build.")
+      "bert_bilstm_crf", choices=list(TRAINABLE), help="Model to build.")
   dataset: Optional[str] = config_flags.field(
       None,
       help="Registered dataset (msra, peoples_daily, cluener); or give "
