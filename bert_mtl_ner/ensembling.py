@@ -18,7 +18,6 @@ from bert_mtl_ner.data import registry
 from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.models import ModelConfig, build_model
 from bert_mtl_ner.models import ensemble as ensemble_lib
-from bert_mtl_ner.shipped import choice
 
 MEMBERS = "members.json"
 # Settings every member must share: they fix what the inputs and outputs mean.
@@ -36,7 +35,7 @@ def read_member(model_dir: str) -> Dict:
   run_flags = read("flags.json")
   return {"dir": model_dir, "config": read("model_config.json"),
           "labels": read("labels.json"), "vocab": vocab, "flags": run_flags,
-          "history": choice.run_history(model_dir, run_flags)}
+          "history": run_dir.run_history(model_dir, run_flags)}
 
 
 def check_members(members: List[Dict]) -> None:

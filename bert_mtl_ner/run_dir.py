@@ -198,3 +198,33 @@ def load(model_dir: str) -> Tuple[keras.Model, tokenization.CharTokenizer,
   else:
     tf.train.Checkpoint(model=model).read(weights).expect_partial()
   return model, tokenizer, config.labels, config
+
+
+def run_history(model_dir: str, run_flags: Dict) -> Dict:
+  """How a run went: epochs run, cap, patience, best epoch and its dev F1,
+  the dev curve, and what stopped it (``stopped_by``: ``early_stopping``,
+  ``cap``, or ``unfinished`` for a run still training or killed).
+
+  Args:
+    model_dir: the run's directory (``metrics.jsonl``, ``best.json``).
+    run_flags: its flags (``epochs``, ``patience``).
+  """
+  history = [json.loads(line) for line in open(
+      os.path.join(model_dir, "metrics.jsonl"), encoding="utf-8")
+             if line.strip()]
+  best = read_json(os.path.join(model_dir, BEST_POINTER))
+  result = {"epochs_run": len(history), "cap": run_flags["epochs"],
+            "patience": run_flags["patience"], "best_epoch": best["epoch"],
+            "dev_f1": best["dev_f1"],
+            "dev_curve": [round(r["dev"]["f1"], 2) for r in history]}
+  # The trainer's rule: early stopping once dev F1 has not improved for
+  # `patience` epochs. A run that did neither that nor reach its cap is still
+  # training, or was killed.
+  patience, ran = run_flags["patience"], len(history)
+  if patience and ran - best["epoch"] >= patience:
+    result["stopped_by"] = "early_stopping"
+  elif ran >= run_flags["epochs"]:
+    result["stopped_by"] = "cap"
+  else:
+    result["stopped_by"] = "unfinished"
+  return result

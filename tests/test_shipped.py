@@ -9,6 +9,7 @@ import shutil
 import pytest
 
 from bert_mtl_ner import evaluation
+from bert_mtl_ner import run_dir
 from bert_mtl_ner import shipped
 from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.experiments import records
@@ -269,15 +270,16 @@ def test_alternatives_are_listed_and_one_better_on_unseen_names_refuses(
 
 
 def test_a_run_that_has_not_stopped_is_refused(tmp_path):
-  run_flags = _fake_run(tmp_path / "running", 5, 4)  # patience 3, cap 40
+  def check(name, epochs_run, best_epoch):
+    run_flags = _fake_run(tmp_path / name, epochs_run, best_epoch)
+    history = run_dir.run_history(str(tmp_path / name), run_flags)
+    choice.check_stopped_early(name, history, run_flags)
+    return history
   with pytest.raises(UsageError, match="has not stopped"):
-    choice.training_summary(str(tmp_path / "running"), run_flags)
-  run_flags = _fake_run(tmp_path / "capped", 40, 39)
+    check("running", 5, 4)  # patience 3, cap 40
   with pytest.raises(UsageError, match="stopped at its cap"):
-    choice.training_summary(str(tmp_path / "capped"), run_flags)
-  run_flags = _fake_run(tmp_path / "stopped", 9, 6)
-  assert choice.training_summary(str(tmp_path / "stopped"), run_flags)[
-      "stopped_by"] == "early_stopping"
+    check("capped", 40, 39)
+  assert check("stopped", 9, 6)["stopped_by"] == "early_stopping"
 
 
 def test_an_ensembles_alternatives_differ_from_its_nearest_member(tmp_path):
@@ -291,7 +293,7 @@ def test_an_ensembles_alternatives_differ_from_its_nearest_member(tmp_path):
                                        encoding="utf-8")
   (ensemble / "members.json").write_text(json.dumps([
       {"name": name, "flags": flags_dict,
-       "history": choice.run_history(str(tmp_path / name), flags_dict)}
+       "history": run_dir.run_history(str(tmp_path / name), flags_dict)}
       for name, flags_dict in (("plain", plain), ("bigrams", bigrams))]),
                                          encoding="utf-8")
   assert [r["name"] for r in choice.runs_of(str(ensemble), run_flags)] == [

@@ -1,12 +1,12 @@
 """Whether a trained run may be shipped, and the other runs it is chosen over.
 
-A shipped model must have stopped by early stopping (``training_summary``).
+A shipped model's runs must have stopped by early stopping
+(``check_stopped_early``).
 Between runs of one architecture with other settings, the choice is by dev F1
 on the names unseen in training (``ALTERNATIVES_RULE``, ``alternatives``).
 No absl flags here: ``ship`` is the app, and tests import this module.
 """
 
-import json
 import os
 from typing import Callable, Dict, List
 
@@ -15,20 +15,8 @@ from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.experiments import records
 
 
-def training_summary(model_dir: str, run_flags: Dict) -> Dict:
-  """Epochs, best epoch, dev curve and what stopped the run.
-
-  Raises:
-    UsageError: the run stopped at its epoch cap (it may still have been
-      improving), or has not stopped yet.
-  """
-  result = run_history(model_dir, run_flags)
-  check_stopped_early(model_dir, result, run_flags)
-  return result
-
-
 def check_stopped_early(name: str, history: Dict, run_flags: Dict) -> None:
-  """Raises UsageError unless the run ``name`` (``run_history``'s
+  """Raises UsageError unless the run ``name`` (``run_dir.run_history``'s
   ``history``) was stopped by early stopping."""
   ran = (f"{name} ran {history['epochs_run']} of {run_flags['epochs']} "
          f"epochs with its best at {history['best_epoch']}")
@@ -45,34 +33,12 @@ def runs_of(model_dir: str, run_flags: Dict) -> List[Dict]:
   """The training runs behind a model directory: itself, or the members of
   an ensemble (``bert_mtl_ner.ensemble``'s ``members.json``, recorded when it
   was assembled). Each is ``{"name", "flags", "history"}``
-  (``run_history``)."""
+  (``run_dir.run_history``)."""
   if run_flags["model"] == "ensemble":
     return run_dir.read_json(os.path.join(model_dir, "members.json"))
   return [{"name": os.path.basename(os.path.normpath(model_dir)),
-           "flags": run_flags, "history": run_history(model_dir, run_flags)}]
-
-
-def run_history(model_dir: str, run_flags: Dict) -> Dict:
-  """Epochs, best epoch, dev curve and what stopped the run."""
-  history = [json.loads(line) for line in open(
-      os.path.join(model_dir, "metrics.jsonl"), encoding="utf-8")
-             if line.strip()]
-  best = run_dir.read_json(os.path.join(model_dir, run_dir.BEST_POINTER))
-  result = {"epochs_run": len(history), "cap": run_flags["epochs"],
-            "patience": run_flags["patience"], "best_epoch": best["epoch"],
-            "dev_f1": best["dev_f1"],
-            "dev_curve": [round(r["dev"]["f1"], 2) for r in history]}
-  # The trainer's rule: early stopping once dev F1 has not improved for
-  # `patience` epochs. A run that did neither that nor reach its cap is still
-  # training, or was killed.
-  patience, ran = run_flags["patience"], len(history)
-  if patience and ran - best["epoch"] >= patience:
-    result["stopped_by"] = "early_stopping"
-  elif ran >= run_flags["epochs"]:
-    result["stopped_by"] = "cap"
-  else:
-    result["stopped_by"] = "unfinished"
-  return result
+           "flags": run_flags,
+           "history": run_dir.run_history(model_dir, run_flags)}]
 
 
 ALTERNATIVES_RULE = (
@@ -123,7 +89,7 @@ def alternatives(model_dir: str, run_flags: Dict, paths: List[str],
   runs = []
   for path in paths:
     other_flags = run_dir.read_json(os.path.join(path, "flags.json"))
-    history = run_history(path, other_flags)
+    history = run_dir.run_history(path, other_flags)
     differs = min((flag_differences(other_flags, reference)
                    for reference in references), key=len)
     runs.append({"name": os.path.basename(os.path.normpath(path)),
