@@ -1,7 +1,7 @@
 """Assembling trained runs into one ensemble model directory
 (``models.ensemble``); the app is ``bert_mtl_ner.ensemble``.
 
-No absl flags here: ``ship`` reads ``MEMBERS`` and tests call ``write``.
+No absl flags here: the app and tests call ``write``.
 """
 
 import os
@@ -14,12 +14,12 @@ import numpy as np
 from bert_mtl_ner import evaluation
 from bert_mtl_ner import inference
 from bert_mtl_ner import run_dir
+from bert_mtl_ner import tokenization
 from bert_mtl_ner.data import registry
 from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.models import ModelConfig, build_model
 from bert_mtl_ner.models import ensemble as ensemble_lib
 
-MEMBERS = "members.json"
 # Settings every member must share: they fix what the inputs and outputs mean.
 SHARED_FLAGS = ("do_lower_case", "max_seq_len", "dataset", "dev_split")
 
@@ -89,16 +89,20 @@ def assemble(members: List[Dict]):
   return model, config
 
 
-def dev_f1(model_dir: str, run_flags: Dict, data_dir) -> float:
-  """The model's entity F1 on the members' dev split."""
+def dev_f1(model, config: ModelConfig, vocab_file: str, run_flags: Dict,
+           data_dir) -> float:
+  """The assembled model's entity F1 on the members' dev split."""
   if not run_flags.get("dataset"):
     raise UsageError("the members were trained on --train_file/--dev_file; "
                      "an ensemble is scored on a registered --dataset's dev")
   sentences = list(registry.read_split(run_flags["dataset"],
                                        run_flags.get("dev_split") or "dev",
                                        data_dir))
-  predictions, _ = evaluation.tag_sentences(
-      inference.Tagger.from_model_dir(model_dir), sentences)
+  tokenizer = tokenization.CharTokenizer.from_vocab_file(
+      vocab_file, do_lower_case=run_flags.get("do_lower_case", True))
+  tagger = inference.Tagger(model, tokenizer, config.labels,
+                            config.max_seq_len)
+  predictions, _ = evaluation.tag_sentences(tagger, sentences)
   return evaluation.score([s.tags for s in sentences], predictions)["f1"]
 
 
@@ -114,28 +118,26 @@ def write(model_dir: str, members: List[Dict], data_dir) -> float:
   if os.path.exists(model_dir):
     raise UsageError(f"{model_dir} exists; give a new --model_dir")
   model, config = assemble(members)
+  first = members[0]
+  names = [os.path.basename(os.path.normpath(m["dir"])) for m in members]
+  run_flags = {"model": "ensemble", "members": names,
+               **{name: first["flags"].get(name) for name in SHARED_FLAGS}}
+  f1 = dev_f1(model, config, os.path.join(first["dir"], "vocab.txt"),
+              run_flags, data_dir)
   parent = os.path.dirname(os.path.abspath(model_dir))
   os.makedirs(parent, exist_ok=True)
   stage = tempfile.mkdtemp(prefix=".ensemble-", dir=parent)
   try:
-    first = members[0]
     run_dir.write_json(os.path.join(stage, "model_config.json"),
                        config.to_dict())
     run_dir.write_json(os.path.join(stage, "labels.json"), first["labels"])
     shutil.copyfile(os.path.join(first["dir"], "vocab.txt"),
                     os.path.join(stage, "vocab.txt"))
-    names = [os.path.basename(os.path.normpath(m["dir"])) for m in members]
-    run_flags = {"model": "ensemble", "members": names,
-                 **{name: first["flags"].get(name) for name in SHARED_FLAGS}}
     run_dir.write_json(os.path.join(stage, "flags.json"), run_flags)
-    run_dir.write_json(os.path.join(stage, MEMBERS), [
+    run_dir.write_json(os.path.join(stage, run_dir.MEMBERS), [
         {"name": name, "flags": m["flags"], "history": m["history"]}
         for name, m in zip(names, members)])
     run_dir.save_arrays(model, os.path.join(stage, "weights.npz"), np.float32)
-    run_dir.write_json(os.path.join(stage, run_dir.BEST_POINTER),
-                       {"epoch": None, "dev_f1": None,
-                        "weights": "weights.npz"})
-    f1 = dev_f1(stage, run_flags, data_dir)
     run_dir.write_json(os.path.join(stage, run_dir.BEST_POINTER),
                        {"epoch": None, "dev_f1": f1, "weights": "weights.npz"})
     os.chmod(stage, 0o755)

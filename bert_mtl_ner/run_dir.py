@@ -31,6 +31,8 @@ from bert_mtl_ner.keras import keras
 from bert_mtl_ner.models import ModelConfig, build_model
 
 BEST_POINTER = "best.json"
+# An ensemble's members: their flags and how each run ended (``ensembling``).
+MEMBERS = "members.json"
 
 
 def write_json(path: str, value: Any) -> None:

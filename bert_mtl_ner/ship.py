@@ -38,7 +38,6 @@ from absl import flags
 
 from bert_mtl_ner import calibration
 from bert_mtl_ner import cli
-from bert_mtl_ner import ensembling
 from bert_mtl_ner import evaluation
 from bert_mtl_ner import inference
 from bert_mtl_ner import run_dir
@@ -336,7 +335,7 @@ def pack(stage: str, model_dir: str, weights_dtype, flags_dict: Dict,
     shutil.copyfile(os.path.join(model_dir, name), os.path.join(stage, name))
   run_dir.write_json(os.path.join(stage, "flags.json"), flags_dict)
   if members:
-    run_dir.write_json(os.path.join(stage, ensembling.MEMBERS), members)
+    run_dir.write_json(os.path.join(stage, run_dir.MEMBERS), members)
   model, _, _, _ = run_dir.load(model_dir)
   run_dir.save_arrays(model, os.path.join(stage, shipped.WEIGHTS),
                       weights_dtype)

@@ -35,7 +35,7 @@ def runs_of(model_dir: str, run_flags: Dict) -> List[Dict]:
   was assembled). Each is ``{"name", "flags", "history"}``
   (``run_dir.run_history``)."""
   if run_flags["model"] == "ensemble":
-    return run_dir.read_json(os.path.join(model_dir, "members.json"))
+    return run_dir.read_json(os.path.join(model_dir, run_dir.MEMBERS))
   return [{"name": os.path.basename(os.path.normpath(model_dir)),
            "flags": run_flags,
            "history": run_dir.run_history(model_dir, run_flags)}]
