@@ -27,9 +27,10 @@ SHARED_FLAGS = ("do_lower_case", "max_seq_len", "dataset", "dev_split")
 def read_member(model_dir: str) -> Dict:
   """A member's files: config, labels, vocabulary text, flags, history."""
   read = lambda name: run_dir.read_json(os.path.join(model_dir, name))
-  if not os.path.exists(os.path.join(model_dir, "model_config.json")):
-    raise UsageError(f"{model_dir}: not a model directory (no "
-                     "model_config.json)")
+  for name in ("model_config.json", "labels.json", "vocab.txt", "flags.json"):
+    if not os.path.exists(os.path.join(model_dir, name)):
+      raise UsageError(f"{model_dir}: not a trained run's directory (no "
+                       f"{name})")
   with open(os.path.join(model_dir, "vocab.txt"), encoding="utf-8") as stream:
     vocab = stream.read()
   run_flags = read("flags.json")

@@ -125,8 +125,11 @@ def test_members_that_do_not_fit_together_are_refused(tmp_path, write):
                    flags_dict={"max_seq_len": 256})
   with pytest.raises(UsageError, match="--max_seq_len=256"):
     ensembling.check_members(read(first, longer))
-  with pytest.raises(UsageError, match="not a model directory"):
+  with pytest.raises(UsageError, match="no model_config.json"):
     ensembling.read_member(str(tmp_path))
+  os.remove(os.path.join(first, "flags.json"))
+  with pytest.raises(UsageError, match="first: not a trained run.*flags.json"):
+    ensembling.read_member(first)
 
 
 def test_an_assembled_ensemble_is_scored_served_and_shipped(
