@@ -1,5 +1,6 @@
 """The experiment grid: cells, report assembly, and a small real run."""
 
+import dataclasses
 import json
 import os
 import re
@@ -18,9 +19,12 @@ from bert_mtl_ner.experiments import presets as presets_lib
 from bert_mtl_ner.experiments import pretrained
 from bert_mtl_ner.experiments import records
 from bert_mtl_ner.experiments import report as report_lib
+from bert_mtl_ner.experiments import runner
 from bert_mtl_ner.experiments import significance
 from bert_mtl_ner.experiments import unseen
 from bert_mtl_ner.experiments import workers
+from bert_mtl_ner.training import run as run_lib
+from bert_mtl_ner.training.run_config import TrainRun
 from conftest import run_app
 
 
@@ -735,3 +739,44 @@ def test_the_cpu_column_gives_the_wall_time_with_and_without_the_cache():
   assert headline.took({"meta": pretrained_here}) == "10 min; "
   assert headline.took({"meta": dict(meta, report_only=True)}) == ""
   assert headline.took(None) == ""
+
+
+def test_a_record_gives_what_aux_exclude_removed_and_the_earlier_epochs_time(
+    data_dir, tmp_path, monkeypatch):
+  """The record takes the training's ``aux_removed`` as it is (not a scoring's
+  count of duplicates) and counts the epochs a process before a resume ran."""
+  smoke = dataclasses.replace(presets_lib.get_preset("smoke"),
+                              record_dir=None)
+  base = TrainRun(**dict(smoke.overrides, data_dir=data_dir, train_limit=24))
+  cell = {c.name: c for c in grid_lib.build_grid()}["msra/bilstm_crf"]
+  trained = run_lib.train
+
+  def resumed_with_exclusions(run):
+    best = trained(run)
+    best.update(aux_removed={"peoples_daily": 7, "unlabeled": 2},
+                earlier_seconds=5000.0)
+    return best
+
+  monkeypatch.setattr(runner.run_lib, "train", resumed_with_exclusions)
+  result = runner.run_cell(base, cell, 1, smoke, str(tmp_path))
+  assert result["aux_removed"] == {"peoples_daily": 7, "unlabeled": 2}
+  assert 5000 < result["train_seconds"] <= result["wall_seconds"] < 5000 + 600
+  assert "earlier_seconds" not in result["best"]
+
+
+def test_the_report_says_what_the_clean_multi_task_runs_left_out():
+  cells = {c.name: c for c in grid_lib.build_grid(extra=("mtl_clean",))}
+  meta = {"preset": "smoke", "description": "d", "command": "c",
+          "hardware": "h", "started": "s", "wall_seconds": 60}
+  results = [_fake_result(cells["msra/mtl"], 1, 90.0)]
+  assert "sentences removed" not in report_lib.build_report(results, meta)
+  for seed, removed in ((2, 1230), (1, 1227)):
+    results.append(dict(_fake_result(cells["msra/mtl_clean"], seed, 88.0),
+                        aux_removed={"peoples_daily": removed,
+                                     "unlabeled": 3}))
+  report = report_lib.build_report(results, meta)
+  assert ("sentences removed: seed 1: 1227 from peoples_daily, 3 from "
+          "unlabeled; seed 2: 1230 from peoples_daily, 3 from unlabeled."
+          ) in report
+  assert "a sentence of MSRA dev or test" in report
+  assert "a sentence of People's Daily dev or test" not in report

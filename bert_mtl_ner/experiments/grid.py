@@ -58,6 +58,10 @@ class Cell:
     return SCORINGS[self.dataset]
 
 
+# The corpora of the grid, by the names the report and README give them.
+CORPORA = {"msra": "MSRA", "peoples_daily": "People's Daily",
+           "cluener": "CLUENER2020"}
+
 SCORINGS: Dict[str, Tuple[Scoring, ...]] = {
     "msra": (Scoring("msra", "test"),),
     "peoples_daily": (Scoring("peoples_daily", "test"),

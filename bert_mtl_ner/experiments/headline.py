@@ -13,6 +13,7 @@ import os
 import statistics
 from typing import Dict, List, Optional, Sequence
 
+from bert_mtl_ner.experiments import grid as grid_lib
 from bert_mtl_ner.experiments import paper
 from bert_mtl_ner.experiments import presets
 from bert_mtl_ner.experiments import records
@@ -140,8 +141,6 @@ UNSEEN = "peoples_daily_test_unseen"
 # Corpora with a clean multi-task cell, and the text its auxiliaries lose.
 CLEAN = {"msra": "MSRA dev and test",
          "peoples_daily": "People's Daily dev and test"}
-CORPORA = {"msra": "MSRA", "peoples_daily": "People's Daily",
-           "cluener": "CLUENER2020"}
 
 
 def _seeds_of(cell: Dict) -> str:
@@ -209,7 +208,7 @@ def claims(summary: Optional[Dict]) -> str:
     return "(no full report yet)"
   cells, rows = summary["cells"], summary["significance"]
   lines = []
-  for dataset, name in CORPORA.items():
+  for dataset, name in grid_lib.CORPORA.items():
     key, what = CLAIM_SCORINGS[dataset]
     best = (summary.get("best_single_task") or {}).get(dataset)
     mine = _by_scoring(rows, f"{dataset}/mtl", best) if best else {}
@@ -272,7 +271,7 @@ def _cap_claim(rows: List[Dict], cells: Dict) -> List[str]:
     key, what = CLAIM_SCORINGS[dataset]
     if key not in mine or mine[key]["bootstrap"] is None:
       continue
-    part = f"{CORPORA[dataset]}: {_pair(mine[key], cells, what)}"
+    part = f"{grid_lib.CORPORA[dataset]}: {_pair(mine[key], cells, what)}"
     if UNSEEN in mine and mine[UNSEEN]["bootstrap"] is not None:
       part += ("; on the sentences unseen in MSRA train: "
                + _pair(mine[UNSEEN], cells, "them"))
@@ -292,7 +291,7 @@ def verdicts(summary: Optional[Dict]) -> Dict[str, str]:
     return {}
   cells, rows = summary["cells"], summary["significance"]
   found = {}
-  for dataset, name in CORPORA.items():
+  for dataset, name in grid_lib.CORPORA.items():
     key, _ = CLAIM_SCORINGS[dataset]
     best = (summary.get("best_single_task") or {}).get(dataset)
     row = _by_scoring(rows, f"{dataset}/mtl", best).get(key) if best else None

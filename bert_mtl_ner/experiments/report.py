@@ -100,6 +100,9 @@ def _cell_data(name: str, runs: Sequence[Dict], missing: int) -> Dict:
           "epochs_run": [r["best"]["epochs_run"] for r in runs
                          if r.get("best")],
           "stopped_by": [records.stopped_by(r) for r in runs],
+          # --aux_exclude: {corpus: sentences removed} of each seed.
+          "aux_removed": {str(r["seed"]): r["aux_removed"] for r in sorted(
+              runs, key=lambda r: r["seed"]) if "aux_removed" in r},
           "wall_seconds": stats([r["wall_seconds"] for r in runs])}
 
 
@@ -423,8 +426,8 @@ def _significance_table(data: Dict) -> List[str]:
 
 def _aux_cap(data: Dict) -> List[str]:
   rows = []
-  for dataset, name in (("peoples_daily", "People's Daily"),
-                        ("cluener", "CLUENER2020")):
+  for dataset in ("peoples_daily", "cluener"):
+    name = grid_lib.CORPORA[dataset]
     capped = data["cells"].get(f"{dataset}/mtl")
     uncapped = data["cells"].get(f"{dataset}/mtl_uncapped")
     if not capped or not uncapped:
@@ -572,6 +575,23 @@ def _stops(data: Dict) -> str:
           "(\"How each run ended\")")
 
 
+def _aux_removed(data: Dict, dataset: str) -> List[str]:
+  """A line on what the clean multi-task cell of ``dataset`` left out of its
+  auxiliary and unlabeled corpora, per seed (empty before it ran)."""
+  cell = data["cells"].get(f"{dataset}/mtl_clean")
+  if not cell or not cell.get("aux_removed"):
+    return []
+  per_seed = "; ".join(
+      f"seed {seed}: " + ", ".join(f"{n} from {corpus}"
+                                   for corpus, n in sorted(removed.items()))
+      for seed, removed in cell["aux_removed"].items())
+  return [f"{cell['label']} trains without every auxiliary and unlabeled "
+          f"sentence that contains, or is contained in, a sentence of "
+          f"{grid_lib.CORPORA[dataset]} dev or test (normalized, as "
+          f"`data --action=overlap`); "
+          f"sentences removed: {per_seed}.", ""]
+
+
 def _endings(data: Dict) -> List[str]:
   """The table of how each run ended: best epoch, epochs run, cap, what
   stopped it, its dev curve."""
@@ -653,6 +673,7 @@ def build_report(results: Sequence[Dict], meta: Dict,
   lines += _msra_table(data) + [""]
   lines += ["MTL minus each single-task row on MSRA test, ours and the "
             "paper's:", ""] + _differences_table(data, "msra") + [""]
+  lines += _aux_removed(data, "msra")
   lines += [f"## Figures 10–11: People's Daily test {tag}", "",
             "People's Daily test in full"
             f"{_split(data, 'peoples_daily_test')}, and without its sentences "
@@ -666,6 +687,7 @@ def build_report(results: Sequence[Dict], meta: Dict,
   lines += ["", "The paper gives People's Daily only as differences: "
             + paper.note("fig11_peoples_daily_test"), ""]
   lines += _differences_table(data, "peoples_daily") + [""]
+  lines += _aux_removed(data, "peoples_daily")
   lines += ["Note on the paper: " + paper.note("text_inconsistency"), ""]
   lines += [f"## Table 5: CLUENER2020 dev{_split(data, 'cluener_dev')} {tag}",
             "", "CLUENER2020's test set is unlabeled, so dev is scored (as in "

@@ -115,8 +115,10 @@ def run_cell(base: TrainRun, cell: Cell, seed: int, preset: Preset,
   logging.info("grid: %s seed %d", cell.name, seed)
   start = time.time()
   best = run_lib.train(run)
-  removed = (best or {}).pop("aux_removed", None)
-  train_seconds = time.time() - start
+  aux_removed = (best or {}).pop("aux_removed", None)
+  # A run resumed after an interruption also counts its earlier epochs.
+  earlier = (best or {}).pop("earlier_seconds", 0.0)
+  train_seconds = time.time() - start + earlier
   tagger = inference.Tagger.from_model_dir(run.model_dir, run.eval_batch_size)
   scores, counts = {}, {}
   for scoring in cell.scorings:
@@ -140,7 +142,7 @@ def run_cell(base: TrainRun, cell: Cell, seed: int, preset: Preset,
       "label": cell.label, "seed": seed, "preset": preset.name,
       "best": best, "scores": scores,
       "train_seconds": round(train_seconds, 1),
-      "wall_seconds": round(time.time() - start, 1),
+      "wall_seconds": round(time.time() - start + earlier, 1),
       "model": {"name": config["model"],
                 "bert": {k: bert.get(k) for k in (
                     "num_hidden_layers", "hidden_size", "num_attention_heads",
@@ -150,8 +152,8 @@ def run_cell(base: TrainRun, cell: Cell, seed: int, preset: Preset,
       "identity": expected, "encoder_sha256": encoder,
       "code_version": code_version, "sentence_counts": counts,
   }
-  if removed is not None:  # --aux_exclude: auxiliary sentences removed
-    result["aux_removed"] = removed
+  if aux_removed is not None:  # --aux_exclude: {corpus: sentences removed}
+    result["aux_removed"] = aux_removed
   run_dir.write_json(result_path, result)
   keras.backend.clear_session()
   return _keep(result, record_file)

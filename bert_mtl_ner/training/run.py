@@ -263,8 +263,9 @@ def train(run: TrainRun) -> Optional[Dict]:
 
   Returns:
     The best epoch's record (``epoch``, ``dev_f1``) with ``epochs_run``,
-    ``stopped_by`` (``early_stopping`` or ``cap``) and ``dev_curve`` (dev F1
-    of every epoch), with ``--aux_exclude`` also ``aux_removed`` (sentences
+    ``stopped_by`` (``early_stopping`` or ``cap``), ``dev_curve`` (dev F1
+    of every epoch), ``earlier_seconds`` (the time of the epochs that earlier
+    processes trained, before this one resumed), with ``--aux_exclude`` also ``aux_removed`` (sentences
     removed from each auxiliary corpus and the unlabeled text), or None if no
     epoch finished.
   """
@@ -329,6 +330,10 @@ def _train(run: TrainRun, strategy, out_dir: str, config: ModelConfig,
   best["epochs_run"] = len(history)
   best["stopped_by"] = trainer.stopped_by
   best["dev_curve"] = [round(r["dev"]["f1"], 2) for r in history]
+  # Records written before ``epoch_seconds`` existed count training only.
+  best["earlier_seconds"] = round(sum(
+      r.get("epoch_seconds", r["train_seconds"])
+      for r in history[:trainer.resumed_after]), 1)
   return best
 
 

@@ -239,6 +239,8 @@ class Trainer:
     self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
     self.best_f1 = tf.Variable(-1.0, dtype=tf.float64, trainable=False)
     self.bad_epochs = tf.Variable(0, dtype=tf.int64, trainable=False)
+    # Epochs an earlier process trained (``fit`` resumed after them).
+    self.resumed_after = 0
     self.checkpoint = tf.train.Checkpoint(
         model=model, optimizer=self.optimizer,
         bert_optimizer=self.bert_optimizer, epoch=self.epoch,
@@ -374,6 +376,7 @@ class Trainer:
       tasks = [Task("main", tasks)]
     tasks_of = tasks if callable(tasks) else (lambda epoch, t=tasks: t)
     done = self.restore()
+    self.resumed_after = done
     history = self._read_metrics(done)
     for epoch in range(done + 1, self.config.epochs + 1):
       if self._stopped():
@@ -475,6 +478,7 @@ class Trainer:
     record = {"epoch": epoch,
               "train_loss": float(np.mean(losses[tasks[0].name] or [0.0])),
               "train_seconds": round(train_seconds, 2),
+              "epoch_seconds": round(time.time() - start, 2),
               "examples_per_second": round(seen / train_seconds, 1),
               "dev": scores}
     if len(tasks) > 1:
