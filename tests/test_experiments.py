@@ -780,3 +780,38 @@ def test_the_report_says_what_the_clean_multi_task_runs_left_out():
           ) in report
   assert "a sentence of MSRA dev or test" in report
   assert "a sentence of People's Daily dev or test" not in report
+
+
+def test_the_report_gives_the_hours_its_missing_runs_still_need():
+  cells = {c.name: c for c in grid_lib.build_grid(extra=("mtl_uncapped",))}
+  plan = [plan_lib.PlannedRun(cells[name], seed,
+                              types.SimpleNamespace(epochs=3), state,
+                              estimate_seconds=estimate)
+          for name, seed, state, estimate in (
+              ("msra/mtl", 1, "recorded", 9000.0),
+              ("msra/mtl", 2, "todo", 7200.0),
+              ("msra/mtl", 3, "stale", 3600.0),
+              ("cluener/mtl_uncapped", 1, "todo", None))]
+  left = plan_lib.work_left(plan)
+  assert left["cells"] == {"msra/mtl": {"seeds": [2, 3], "seconds": 10800.0},
+                           "cluener/mtl_uncapped": {"seeds": [1],
+                                                    "seconds": None}}
+  meta = {"preset": "smoke", "description": "d", "command": "c",
+          "hardware": "h", "started": "s", "wall_seconds": 60, "jobs": 2,
+          "left": left}
+  missing = [("msra/mtl", 2), ("msra/mtl", 3), ("cluener/mtl_uncapped", 1)]
+  report = report_lib.build_report(
+      [_fake_result(cells["msra/mtl"], 1, 90.0)], meta, missing)
+  assert "| `msra/mtl` | 2, 3 | 3.00 |" in report
+  assert "| `cluener/mtl_uncapped` | 1 | ? |" in report
+  assert ("at least 3.00 h of one worker, at least 1.50 h with 2 workers "
+          "(1 run without an estimate)") in report
+
+
+def test_report_refuses_without_the_encoder_its_records_name(tmp_path):
+  refused = run_app("experiments", "--preset=smoke", "--report",
+                    f"--results_dir={tmp_path}",
+                    f"--pretrain_cache={tmp_path / 'none'}", check=False)
+  assert refused.returncode != 0
+  assert "no encoder pretrained by" in refused.stderr
+  assert not (tmp_path / "REPORT.md").exists()

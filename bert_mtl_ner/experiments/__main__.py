@@ -270,6 +270,14 @@ def main(argv) -> None:
   base, encoder = with_encoder(base, flagfile,
                                pretrain=not (FLAGS.plan or FLAGS.report))
   encoder_sha = records.encoder_sha256(base.bert_model)
+  if FLAGS.report and flagfile and encoder is None:
+    # Its records' encoder checksum would match nothing: every BERT row would
+    # be left out as stale, and the report written over without them.
+    raise UsageError(
+        f"--report: no encoder pretrained by {flagfile} in --pretrain_cache "
+        f"({FLAGS.pretrain_cache or default_cache()}); the BERT rows' records "
+        "are matched to it by checksum. Give the cache that holds it (e.g. "
+        "--pretrain_cache=../shared/pretrained).")
   grid = Grid(preset, cells, seeds, base, encoder_sha, start, FLAGS.cells,
               shard)
   if FLAGS.plan:
@@ -329,7 +337,8 @@ def write_report(folder: str, runs, meta, data_dir=None) -> None:
   meta = dict(meta, undecided_seeds=len({(r.cell.dataset, r.seed)
                                           for r in runs
                                           if r.state == "waiting"}),
-              stale_records=sum(1 for r in runs if r.state == "stale"))
+              stale_records=sum(1 for r in runs if r.state == "stale"),
+              left=plan_lib.work_left(runs))
   data = report_lib.report_data(results, meta, missing)
   write_json(os.path.join(folder, "summary.json"), data)
   path = os.path.join(folder, "REPORT.md")

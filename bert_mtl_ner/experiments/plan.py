@@ -262,27 +262,45 @@ def format_plan(plan: Sequence[PlannedRun], how: str, jobs: int) -> str:
   for r in plan:
     lines.append(f"{r.cell.name:36s} {r.seed:4d} {r.state:9s} "
                  f"{r.run.epochs:6d} {hours(r.estimate_seconds):>9s}  {r.note}")
-  left = [r for r in plan if not r.finished]  # stale runs train again
-  known = [r.estimate_seconds for r in left if r.estimate_seconds is not None]
-  # Undecided best-of seeds: count the dearer candidate's only.
-  waiting: Dict[tuple, float] = {}
-  for r in left:
-    if r.state == "waiting" and r.estimate_seconds is not None:
-      key = (r.cell.dataset, r.seed)
-      waiting[key] = max(waiting.get(key, 0.0), r.estimate_seconds)
-  total = sum(r.estimate_seconds for r in left
-              if r.estimate_seconds is not None and r.state != "waiting")
-  total += sum(waiting.values())
   counts = {s: sum(1 for r in plan if r.state == s)
             for s in ("recorded", "done", "todo", "waiting", "stale")}
   lines += ["", "runs: " + ", ".join(f"{v} {k}" for k, v in counts.items()),
-            _left(total, len(left), len(known), jobs), how]
+            left_line(work_left(plan), jobs), how]
   return "\n".join(lines)
 
 
-def _left(seconds: float, runs: int, estimated: int, jobs: int) -> str:
-  """The line that totals what is left: a lower bound when some runs have no
-  estimate, and no hours at all when none has."""
+def work_left(plan: Sequence[PlannedRun]) -> Dict:
+  """What the unfinished runs of ``plan`` still cost: ``runs``, ``estimated``
+  (how many have an estimate), ``seconds`` of one worker (an undecided
+  best-of seed counts its dearer candidate only) and ``cells``: {cell name:
+  {"seeds": [...], "seconds": the sum of their estimates or None}} of the
+  unfinished runs that are not waiting for the best-of choice."""
+  left = [r for r in plan if not r.finished]  # stale runs train again
+  known = [r for r in left if r.estimate_seconds is not None]
+  waiting: Dict[tuple, float] = {}
+  for r in known:
+    if r.state == "waiting":
+      key = (r.cell.dataset, r.seed)
+      waiting[key] = max(waiting.get(key, 0.0), r.estimate_seconds)
+  total = sum(r.estimate_seconds for r in known if r.state != "waiting")
+  cells: Dict[str, Dict] = {}
+  for r in left:
+    if r.state == "waiting":
+      continue
+    cell = cells.setdefault(r.cell.name, {"seeds": [], "seconds": 0.0})
+    cell["seeds"].append(r.seed)
+    if r.estimate_seconds is None or cell["seconds"] is None:
+      cell["seconds"] = None
+    else:
+      cell["seconds"] += r.estimate_seconds
+  return {"runs": len(left), "estimated": len(known),
+          "seconds": total + sum(waiting.values()), "cells": cells}
+
+
+def left_line(left: Dict, jobs: int) -> str:
+  """The line that totals what is left (``work_left``): a lower bound when
+  some runs have no estimate, and no hours at all when none has."""
+  seconds, runs, estimated = left["seconds"], left["runs"], left["estimated"]
   if runs and not estimated:
     return f"left: {runs} runs, none with an estimate"
   bound = "at least " if estimated < runs else ""

@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Sequence
 
 from bert_mtl_ner.experiments import grid as grid_lib
 from bert_mtl_ner.experiments import paper
+from bert_mtl_ner.experiments import plan as plan_lib
 from bert_mtl_ner.experiments import records
 from bert_mtl_ner.experiments import significance
 
@@ -651,6 +652,8 @@ def build_report(results: Sequence[Dict], meta: Dict,
         "their cells say `missing` or count their seeds as `n of m`"
         + (f"; {undecided} more runs (the extra seeds of each corpus's best "
            "single-task BERT row) wait for that choice" if undecided else "")
+        + (f"; {plan_lib.left_line(meta['left'], meta.get('jobs', 1))[6:]} "
+           "(\"Missing runs\")" if meta.get("left") else "")
         + ".")
   if meta.get("stale_records"):
     lines.append(f"- {meta['stale_records']} committed run records were made "
@@ -726,6 +729,26 @@ def build_report(results: Sequence[Dict], meta: Dict,
               "not recorded.", ""]
     lines += _endings(data) + [""]
   if missing:
-    lines += ["## Missing runs", "", ", ".join(
-        f"{c} seed {s}" for c, s in missing), ""]
+    lines += ["## Missing runs", ""] + _left(missing, meta.get("left"),
+                                             meta.get("jobs", 1)) + [""]
   return "\n".join(lines)
+
+
+def _left(missing: Sequence[tuple], left: Optional[Dict], jobs: int
+          ) -> List[str]:
+  """The runs without a result, by cell, with what ``--plan`` estimates they
+  still cost (``plan.work_left``; reports written before it: the list)."""
+  if not left:
+    return [", ".join(f"{c} seed {s}" for c, s in missing)]
+
+  def hours(seconds):
+    return "?" if seconds is None else f"{seconds / 3600:.2f}"
+
+  rows = [[f"`{name}`", ", ".join(str(s) for s in cell["seeds"]),
+           hours(cell["seconds"])] for name, cell in left["cells"].items()]
+  return (["What each cell still needs, estimated as `--plan` does (in the "
+           "order the grid trains them):", ""]
+          + _table(["cell", "seeds left", "estimated hours (one worker)"],
+                   rows)
+          + ["", plan_lib.left_line(left, jobs).replace("left: ", "Left: ")
+             + "."])
