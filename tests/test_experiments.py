@@ -691,6 +691,9 @@ def test_what_stopped_a_run():
       for s, stop in ((1, "cap"), (2, "early_stopping"))]}
   assert headline._mean(summary, "msra/mtl", "msra_test", "f1") == \
       "90.00 (2 seeds, **1 capped**)"
+  summary["cells"] = {"msra/mtl": {"missing_seeds": 1}}
+  assert headline._mean(summary, "msra/mtl", "msra_test", "f1") == \
+      "90.00 (2 of 3 seeds, **1 capped**)"
   # A report from before runs said: judged by its preset's cap (smoke: 1
   # epoch, no patience), while the preset is the one it describes.
   smoke = presets_lib.get_preset("smoke")
@@ -815,3 +818,24 @@ def test_report_refuses_without_the_encoder_its_records_name(tmp_path):
   assert refused.returncode != 0
   assert "no encoder pretrained by" in refused.stderr
   assert not (tmp_path / "REPORT.md").exists()
+
+
+def test_the_claims_say_how_far_the_grid_is(tmp_path):
+  summary = {"meta": {"preset": "full", "jobs": 2, "left": {
+      "runs": 2, "estimated": 2, "seconds": 7200.0,
+      "cells": {"msra/mtl": {"seeds": [2, 3], "seconds": 7200.0}}}},
+             "cells": {}, "significance": [], "runs": [
+                 {"cell": "msra/mtl", "seed": 1, "stopped_by": "cap",
+                  "scores": {}}]}
+  assert ("- **The full grid so far**: 1 of 3 runs recorded, 1 of them "
+          "stopped at their epoch cap; 2.00 h of one worker, about 1.00 h "
+          "with 2 workers left") in headline.claims(summary)
+  summary["meta"]["left"]["runs"] = 0
+  assert "so far" not in headline.claims(summary)
+  # The former full grid has a column while its report is kept.
+  assert len(headline.readme_columns(str(tmp_path))) == 2
+  former = tmp_path / "docs" / "results" / headline.FORMER_FULL
+  former.mkdir(parents=True)
+  (former / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
+  names = [name for name, _ in headline.readme_columns(str(tmp_path))]
+  assert len(names) == 3 and "former full grid" in names[1]

@@ -15,6 +15,7 @@ from typing import Dict, List, Optional, Sequence
 
 from bert_mtl_ner.experiments import grid as grid_lib
 from bert_mtl_ner.experiments import paper
+from bert_mtl_ner.experiments import plan as plan_lib
 from bert_mtl_ner.experiments import presets
 from bert_mtl_ner.experiments import records
 from bert_mtl_ner.experiments import report
@@ -84,7 +85,10 @@ def _mean(summary: Optional[Dict], cell: str, key: str, metric: str) -> str:
   if not scored:
     return "—" if runs else "not run yet"  # —: not scored that way
   values = [r["scores"][key][metric] for r in scored]
-  seeds = f"{len(values)} seed{'s' if len(values) > 1 else ''}"
+  planned = len(values) + ((summary.get("cells") or {}).get(cell) or {}).get(
+      "missing_seeds", 0)
+  seeds = (f"{len(values)} of {planned} seeds" if planned > len(values) else
+           f"{len(values)} seed{'s' if len(values) > 1 else ''}")
   stops = [stopped_by(summary, r) for r in scored]
   capped = stops.count("cap")
   if capped:
@@ -123,14 +127,25 @@ def took(summary: Optional[Dict]) -> str:
   return text + "; "
 
 
+# The full grid as it was before its redesign (10-20 epochs, most runs
+# stopped at the cap), kept while the converged grid accumulates.
+FORMER_FULL = "full_capped"
+
+
 def readme_columns(root: str) -> List[tuple]:
   """The README's columns: the full and the cpu preset's committed reports
-  (the cpu column's header says how long its grid took)."""
-  cpu = load(os.path.join(root, "docs", "results", "cpu", "summary.json"))
-  return [("full preset, this CPU ([report](docs/results/full/REPORT.md))",
-           load(os.path.join(root, "docs", "results", "full", "summary.json"))),
-          (f"cpu preset ({took(cpu)}[report](docs/results/cpu/REPORT.md))",
-           cpu)]
+  (the cpu column's header says how long its grid took), and the former full
+  grid's while its report is kept (``FORMER_FULL``)."""
+  results = os.path.join(root, "docs", "results")
+  cpu = load(os.path.join(results, "cpu", "summary.json"))
+  columns = [("full preset, this CPU ([report](docs/results/full/REPORT.md))",
+              load(os.path.join(results, "full", "summary.json")))]
+  former = load(os.path.join(results, FORMER_FULL, "summary.json"))
+  if former:
+    columns.append((f"former full grid, capped ([report](docs/results/"
+                    f"{FORMER_FULL}/REPORT.md))", former))
+  return columns + [
+      (f"cpu preset ({took(cpu)}[report](docs/results/cpu/REPORT.md))", cpu)]
 
 
 # The scorings the README's claims give per corpus (the report has them all).
@@ -243,7 +258,25 @@ def claims(summary: Optional[Dict]) -> str:
                    f"{cells[r['a']]['label']}: {_pair(r, cells, 'dev')}"
                    for r in done) if done else "not run yet") + ".")
   lines += _cap_claim(rows, cells)
-  return "\n".join(lines)
+  return "\n".join(lines + _progress(summary))
+
+
+def _progress(summary: Dict) -> List[str]:
+  """The bullet on how far the grid is: runs recorded, how many stopped at
+  their epoch cap, and what ``--plan`` estimates the rest costs (reports
+  that say, ``plan.work_left``)."""
+  left = summary["meta"].get("left")
+  if not left or not left["runs"]:
+    return []
+  runs = summary["runs"]
+  capped = sum(1 for r in runs if stopped_by(summary, r) == "cap")
+  jobs = summary["meta"].get("jobs", 1)
+  missing = sum(len(c["seeds"]) for c in left["cells"].values())
+  return [f"- **The full grid so far**: {len(runs)} of "
+          f"{len(runs) + missing} runs recorded, {capped} of them "
+          f"stopped at their epoch cap; "
+          + plan_lib.left_line(left, jobs)[len("left: "):]
+          + " left (the report's \"Missing runs\")."]
 
 
 def _clean_claim(dataset: str, name: str, rows: List[Dict], cells: Dict,
