@@ -839,3 +839,25 @@ def test_the_claims_say_how_far_the_grid_is(tmp_path):
   (former / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
   names = [name for name, _ in headline.readme_columns(str(tmp_path))]
   assert len(names) == 3 and "former full grid" in names[1]
+
+
+def test_a_claim_whose_multi_task_runs_have_not_run_names_its_pair():
+  cells = {name: {"label": label, "variant": name.split("/")[1],
+                  "seeds": seeds, "missing_seeds": 3 - len(seeds)}
+           for name, label, seeds in (
+               ("peoples_daily/mtl", "MTL (+MSRA)", []),
+               ("peoples_daily/bert_bilstm_crf", "BERT-BiLSTM-CRF", [1]))}
+  rows = [{"a": "peoples_daily/mtl", "b": "peoples_daily/bert_bilstm_crf",
+           "scoring": scoring, "metric": "f1",
+           "per_seed": {"deltas": [], "mean": None}, "bootstrap": None}
+          for scoring in ("peoples_daily_test", headline.UNSEEN)]
+  text = headline.claims({
+      "meta": {"peoples_daily_overlap": {"contained": 985, "sentences": 1000,
+                                         "unseen": 15,
+                                         "unseen_5gram_cover": 0.8}},
+      "cells": cells, "significance": rows,
+      "best_single_task": {"peoples_daily": "peoples_daily/bert_bilstm_crf"}})
+  line = [l for l in text.splitlines() if "**People's Daily**" in l][0]
+  assert line == ("- **People's Daily**, MTL (+MSRA) − BERT-BiLSTM-CRF (the "
+                  "best single-task BERT row so far): not run yet.")
+  assert "**People's Daily, clean**" in text and "them: not run" not in text
