@@ -282,7 +282,7 @@ def _progress(summary: Dict) -> List[str]:
   return [f"- **The full grid so far**: {len(runs)} of "
           f"{len(runs) + missing} runs recorded, {capped} of them "
           f"stopped at their epoch cap; "
-          + plan_lib.left_line(left, jobs)[len("left: "):]
+          + plan_lib.left_line(left, jobs)
           + " left (the report's \"Missing runs\")."]
 
 

@@ -265,7 +265,7 @@ def format_plan(plan: Sequence[PlannedRun], how: str, jobs: int) -> str:
   counts = {s: sum(1 for r in plan if r.state == s)
             for s in ("recorded", "done", "todo", "waiting", "stale")}
   lines += ["", "runs: " + ", ".join(f"{v} {k}" for k, v in counts.items()),
-            left_line(work_left(plan), jobs), how]
+            "left: " + left_line(work_left(plan), jobs), how]
   return "\n".join(lines)
 
 
@@ -298,13 +298,13 @@ def work_left(plan: Sequence[PlannedRun]) -> Dict:
 
 
 def left_line(left: Dict, jobs: int) -> str:
-  """The line that totals what is left (``work_left``): a lower bound when
+  """The words that total what is left (``work_left``): a lower bound when
   some runs have no estimate, and no hours at all when none has."""
   seconds, runs, estimated = left["seconds"], left["runs"], left["estimated"]
   if runs and not estimated:
-    return f"left: {runs} runs, none with an estimate"
+    return f"{runs} runs, none with an estimate"
   bound = "at least " if estimated < runs else ""
-  line = f"left: {bound}{seconds / 3600:.2f} h of one worker"
+  line = f"{bound}{seconds / 3600:.2f} h of one worker"
   if jobs > 1:
     line += (f", {bound or 'about '}{seconds / 3600 / jobs:.2f} h with {jobs} "
              f"workers")

@@ -652,7 +652,7 @@ def build_report(results: Sequence[Dict], meta: Dict,
         "their cells say `missing` or count their seeds as `n of m`"
         + (f"; {undecided} more runs (the extra seeds of each corpus's best "
            "single-task BERT row) wait for that choice" if undecided else "")
-        + (f"; {plan_lib.left_line(meta['left'], meta.get('jobs', 1))[6:]} "
+        + (f"; {plan_lib.left_line(meta['left'], meta.get('jobs', 1))} "
            "(\"Missing runs\")" if meta.get("left") else "")
         + ".")
   if meta.get("stale_records"):
@@ -750,5 +750,4 @@ def _left(missing: Sequence[tuple], left: Optional[Dict], jobs: int
            "order the grid trains them):", ""]
           + _table(["cell", "seeds left", "estimated hours (one worker)"],
                    rows)
-          + ["", plan_lib.left_line(left, jobs).replace("left: ", "Left: ")
-             + "."])
+          + ["", "Left: " + plan_lib.left_line(left, jobs) + "."])
