@@ -26,7 +26,6 @@ on those names (``shipped.choice.ALTERNATIVES_RULE``).
 """
 
 import datetime
-import json
 import os
 import shutil
 import statistics
@@ -277,27 +276,6 @@ def unseen_entities(sentences, seen) -> Dict:
   return {"entities": len(gold), "unseen": sum(e not in seen for e in gold)}
 
 
-def candidates(report_path: str, dataset: str) -> List[Dict]:
-  """The full report's rows on ``dataset`` with their mean dev F1, each
-  marked when its dev score cannot choose: a multi-task row in the paper's
-  setting on MSRA or People's Daily trains on auxiliary text that holds that
-  dev (``data --action=overlap``)."""
-  with open(report_path, encoding="utf-8") as stream:
-    cells = json.load(stream)["cells"]
-  rows = []
-  for name, cell in cells.items():
-    dev = cell.get("dev_f1") or {}
-    if cell["dataset"] != dataset or dev.get("mean") is None:
-      continue
-    leaks = (dataset in ("msra", "peoples_daily")
-             and cell["variant"].startswith("mtl")
-             and cell["variant"] != "mtl_clean")
-    rows.append({"cell": name, "label": cell["label"], "dev_f1": dev["mean"],
-                 "seeds": len(cell["seeds"]),
-                 "dev_in_training": leaks})
-  return rows
-
-
 def choice_scores(model_dir: str, sentences, types: List[str], seen,
                   batch_size: int) -> Dict:
   """A run's F1 on ``sentences`` (the fit split, dev), overall and on the
@@ -412,7 +390,8 @@ def main(argv) -> None:
         "unseen": unseen_entities(sentences, seen),
         "calibration": calib,
         "speed": speed(tagger, sentences),
-        "chosen_over": (candidates(FLAGS.full_report, FLAGS.dataset)
+        "chosen_over": (choice_lib.candidates(FLAGS.full_report,
+                                               FLAGS.dataset)
                         if FLAGS.full_report else None),
         "alternatives": choice,
         "full_report": FLAGS.full_report,
@@ -423,6 +402,8 @@ def main(argv) -> None:
                     f"--dataset={FLAGS.dataset} --split={FLAGS.split} "
                     "--flagfile_used="
                     + ",".join(m["flagfile"] for m in members)
+                    + (f" --full_report={FLAGS.full_report}"
+                       if FLAGS.full_report else "")
                     + alternatives_flag),
     }
     run_dir.write_json(os.path.join(stage, card.SUMMARY), summary)

@@ -16,7 +16,7 @@ from bert_mtl_ner.experiments import records
 from bert_mtl_ner.shipped import card
 from bert_mtl_ner.shipped import choice
 from bert_mtl_ner.shipped import flagfile
-from conftest import run_app
+from conftest import REPO, run_app
 
 SHIPPED = tuple(shipped.names())
 
@@ -69,6 +69,20 @@ def test_each_card_is_its_summary_rendered(name):
   with open(os.path.join(shipped.ROOT, name, card.CARD),
             encoding="utf-8") as stream:
     assert stream.read() == card.render(summary_of(name))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_cards_rows_are_those_of_the_report_it_names(name):
+  # The full report is regenerated as the grid lands: a card must name the
+  # report its "why this architecture" rows were read from, and its command
+  # must give that report again.
+  summary = summary_of(name)
+  if summary["full_report"] is None:
+    assert not summary["chosen_over"]
+    return
+  assert f" --full_report={summary['full_report']}" in summary["command"]
+  assert choice.candidates(str(REPO / summary["full_report"]),
+                         summary["dataset"]) == summary["chosen_over"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -97,14 +97,18 @@ def _choice(summary: Dict) -> List[str]:
     return []
   lines = ["## Why this architecture", "",
            f"The rule: the best dev F1 on {summary['dataset']} that a 2-core "
-           "CPU serves quickly. This run against the rows of the full report "
-           f"(`{summary['full_report']}`, mean over their seeds):", "",
+           "CPU serves quickly. This run against the rows of the grid report "
+           f"`{summary['full_report']}` (mean over their seeds):", "",
            "| model | seeds | dev F1 | |", "|---|---|---|---|",
            f"| **this model** | 1 | **{_pct(summary['training']['dev_f1'])}** "
            "| |"]
   for row in sorted(rows, key=lambda r: -r["dev_f1"]):
-    note = ("cannot be chosen by this dev: its auxiliary corpus holds "
-            "sentences of it" if row["dev_in_training"] else "")
+    notes = ([f"{row['capped']} of {row['seeds']} seeds stopped at their "
+              "epoch cap"] if row["capped"] else [])
+    if row["dev_in_training"]:
+      notes.append("cannot be chosen by this dev: its auxiliary corpus holds "
+                   "sentences of it")
+    note = "; ".join(notes)
     lines.append(f"| {row['label']} | {row['seeds']} | "
                  f"{_pct(row['dev_f1'])} | {note} |")
   return lines

@@ -4,9 +4,12 @@ A shipped model's runs must have stopped by early stopping
 (``check_stopped_early``).
 Between runs of one architecture with other settings, the choice is by dev F1
 on the names unseen in training (``ALTERNATIVES_RULE``, ``alternatives``).
+Between architectures, the card sets the run beside the rows of a grid report
+(``candidates``).
 No absl flags here: ``ship`` is the app, and tests import this module.
 """
 
+import json
 import os
 from typing import Callable, Dict, List
 
@@ -105,3 +108,34 @@ def alternatives(model_dir: str, run_flags: Dict, paths: List[str],
           "ship that run instead")
   return {"rule": ALTERNATIVES_RULE, "split": split, "this": own,
           "runs": runs}
+
+
+def candidates(report_path: str, dataset: str) -> List[Dict]:
+  """The rows of a grid report (its ``summary.json``) on ``dataset``.
+
+  Args:
+    report_path: the report's ``summary.json``.
+    dataset: the registered dataset of the shipped run.
+
+  Returns:
+    One dict per row: its cell and label, mean dev F1, seeds, how many of
+    them stopped at their epoch cap (``capped``), and ``dev_in_training``,
+    set when its dev score cannot choose: a multi-task row in the paper's
+    setting on MSRA or People's Daily trains on auxiliary text that holds
+    that dev (``data --action=overlap``).
+  """
+  with open(report_path, encoding="utf-8") as stream:
+    cells = json.load(stream)["cells"]
+  rows = []
+  for name, cell in cells.items():
+    dev = cell.get("dev_f1") or {}
+    if cell["dataset"] != dataset or dev.get("mean") is None:
+      continue
+    leaks = (dataset in ("msra", "peoples_daily")
+             and cell["variant"].startswith("mtl")
+             and cell["variant"] != "mtl_clean")
+    rows.append({"cell": name, "label": cell["label"], "dev_f1": dev["mean"],
+                 "seeds": len(cell["seeds"]),
+                 "capped": cell["stopped_by"].count("cap"),
+                 "dev_in_training": leaks})
+  return rows
