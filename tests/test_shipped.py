@@ -82,7 +82,7 @@ def test_each_cards_rows_are_those_of_the_report_it_names(name):
     return
   assert f" --full_report={summary['full_report']}" in summary["command"]
   assert choice.candidates(str(REPO / summary["full_report"]),
-                         summary["dataset"]) == summary["chosen_over"]
+                           summary["dataset"]) == summary["chosen_over"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)
