@@ -4,6 +4,7 @@ import dataclasses
 import json
 import os
 import re
+import subprocess
 import sys
 import types
 
@@ -362,6 +363,28 @@ def test_committed_records_persist_runs_and_refuse_stale_ones(data_dir,
       "lstm_units"] == 8
 
 
+def test_code_version_is_dirty_for_code_not_for_records(tmp_path):
+  """The grid writes records under docs/ while it runs: that is no change of
+  the code a run was made with; an edited source file is."""
+  git = lambda *args: subprocess.run(
+      ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+      cwd=tmp_path, check=True, capture_output=True)
+  (tmp_path / "docs").mkdir()
+  (tmp_path / "docs" / "seed1.json").write_text("{}", encoding="utf-8")
+  (tmp_path / "model.py").write_text("A = 1\n", encoding="utf-8")
+  git("init", "-q")
+  git("add", ".")
+  git("commit", "-qm", "start")
+  clean = records.code_version(str(tmp_path))
+  assert re.fullmatch(r"[0-9a-f]{12}", clean)
+  (tmp_path / "docs" / "seed1.json").write_text('{"f1": 1}', encoding="utf-8")
+  (tmp_path / "docs" / "seed2.json").write_text("{}", encoding="utf-8")
+  assert records.code_version(str(tmp_path)) == clean
+  (tmp_path / "model.py").write_text("A = 2\n", encoding="utf-8")
+  assert records.code_version(str(tmp_path)) == clean + "-dirty"
+  assert records.code_version(str(tmp_path / "absent")) == "unknown"
+
+
 def test_plan_total_says_when_runs_have_no_estimate():
   cell = grid_lib.build_grid()[0]
 
@@ -409,9 +432,10 @@ def test_the_chosen_best_row_gets_its_extra_seeds_planned(data_dir, tmp_path):
 
 
 def test_estimates_use_stale_records_and_the_epochs_early_stopping_took():
-  """A run with no finished twin is estimated from its stale record's seconds
-  per epoch, times the median epochs of the runs that stopped early (the
-  cap while none has)."""
+  """A run is estimated from the seconds per epoch of its cell's finished
+  runs, else of its stale record, times the median epochs of the runs that
+  stopped early (the cap while none has): its model's own median once it has
+  three such runs, else every model's."""
   cells = {c.name: c for c in grid_lib.build_grid()}
 
   def planned(name, seed, state, result=None, former=None, model="mtl"):
@@ -435,6 +459,24 @@ def test_estimates_use_stale_records_and_the_epochs_early_stopping_took():
           planned("cluener/mtl", 3, "recorded", record(40, 40, 800.0))]
   how = plan_lib.add_estimates(plan, None)
   assert plan[0].estimate_seconds == 100.0 * 10 and "mtl 10" in how
+  # One long run of another model moves the median of two MTL runs; the
+  # next seed of a finished cell costs its seconds per epoch, not its time.
+  plan = [planned("msra/mtl", 1, "stale", former=former),
+          planned("cluener/mtl", 1, "recorded", record(8, 5, 800.0)),
+          planned("cluener/mtl", 2, "recorded", record(12, 9, 1200.0)),
+          planned("cluener/mtl", 3, "todo"),
+          planned("msra/bert_crf", 1, "recorded", record(30, 27, 3000.0),
+                  model="bert_crf")]
+  how = plan_lib.add_estimates(plan, None)
+  assert [r.estimate_seconds for r in plan] == [1200.0, 800.0, 1200.0,
+                                                1200.0, 3000.0]
+  assert "mtl 12 (2 runs)" in how and "bert_crf 12 (1 run)" in how
+  # A third MTL run gives the model its own median.
+  plan[3] = planned("cluener/mtl", 3, "recorded", record(9, 6, 900.0))
+  plan.append(planned("peoples_daily/mtl", 1, "todo"))
+  plan_lib.add_estimates(plan, None)
+  assert plan[0].estimate_seconds == 100.0 * 9
+  assert plan[-1].estimate_seconds is None  # no rate at all for its cell
 
 
 def test_the_plan_puts_claim_rows_first_then_ablations_then_the_rest(

@@ -8,7 +8,9 @@ single-task BERT row, known once the first seed of each candidate has run).
 
 The estimate of a run, in order of preference:
 
-1. the mean wall time of the same cell's finished runs (any seed);
+1. the seconds per epoch of the same cell's finished runs (any seed), times
+   the epochs expected (a seed's epochs vary far more than its seconds per
+   epoch: one run's wall time says little of the next one's);
 2. the seconds per epoch of the same cell's stale records (made with other
    settings, on the same corpora and model), times the epochs expected;
 3. throughput measured on this machine (``bench/grid_speed.py`` writes
@@ -18,8 +20,10 @@ The estimate of a run, in order of preference:
    wall time of the runs that did finish (1 when none has).
 
 The epochs expected of a run that early stopping ends: the median epochs of
-the finished runs of the same model that stopped early, else of any model;
-the cap while none has (the estimate is then an upper bound).
+the finished runs of the same model that stopped early once there are
+``MIN_RUNS`` of them, else of the runs of every model that stopped early (one
+run is no median); the cap while none has (the estimate is then an upper
+bound). A finished run costs its own wall time.
 """
 
 import dataclasses
@@ -35,6 +39,7 @@ from bert_mtl_ner.experiments.grid import Cell
 from bert_mtl_ner.training.run_config import TrainRun
 
 THROUGHPUT = "throughput.json"
+MIN_RUNS = 3  # finished runs of a model before its own median is used
 
 
 @dataclasses.dataclass
@@ -185,8 +190,8 @@ def _epochs_run(result: Dict) -> Optional[int]:
   return (result.get("best") or {}).get("epochs_run")
 
 
-def expected_epochs(plan: Sequence[PlannedRun]) -> Dict[str, float]:
-  """Per model (and ``""`` for any), the median epochs of the finished runs
+def finished_epochs(plan: Sequence[PlannedRun]) -> Dict[str, List[int]]:
+  """Per model (and ``""`` for every model), the epochs of the finished runs
   that early stopping ended."""
   ran: Dict[str, List[int]] = {}
   for r in plan:
@@ -194,20 +199,33 @@ def expected_epochs(plan: Sequence[PlannedRun]) -> Dict[str, float]:
         and _epochs_run(r.result):
       for key in (r.run.model, ""):
         ran.setdefault(key, []).append(_epochs_run(r.result))
-  return {k: statistics.median(v) for k, v in ran.items()}
+  return ran
+
+
+def expected_epochs(plan: Sequence[PlannedRun]) -> Dict[str, float]:
+  """Per model (and ``""`` for any), the median epochs early stopping took:
+  a model with fewer than ``MIN_RUNS`` such runs gets the median of all."""
+  ran = finished_epochs(plan)
+  if not ran:
+    return {}
+  pooled = statistics.median(ran[""])
+  return {k: statistics.median(v) if k and len(v) >= MIN_RUNS else pooled
+          for k, v in ran.items()}
 
 
 def add_estimates(plan: List[PlannedRun], throughput: Optional[Dict]) -> str:
   """Fills ``estimate_seconds`` of every run; returns how they were made."""
   finished = [r for r in plan if r.finished]
-  by_cell: Dict[str, List[float]] = {}
-  for r in finished:
-    by_cell.setdefault(r.cell.name, []).append(r.result["wall_seconds"])
-  per_epoch: Dict[str, List[float]] = {}  # from stale records
-  for r in plan:
-    if r.former and r.former.get("wall_seconds") and _epochs_run(r.former):
-      per_epoch.setdefault(r.cell.name, []).append(
-          r.former["wall_seconds"] / _epochs_run(r.former))
+
+  def seconds_per_epoch(results):
+    rates: Dict[str, List[float]] = {}
+    for cell, result in results:
+      if result and result.get("wall_seconds") and _epochs_run(result):
+        rates.setdefault(cell, []).append(
+            result["wall_seconds"] / _epochs_run(result))
+    return rates
+  by_cell = seconds_per_epoch((r.cell.name, r.result) for r in finished)
+  per_epoch = seconds_per_epoch((r.cell.name, r.former) for r in plan)
   typical = expected_epochs(plan)
 
   def epochs(r):
@@ -225,17 +243,20 @@ def add_estimates(plan: List[PlannedRun], throughput: Optional[Dict]) -> str:
   for r in plan:
     if r.finished:
       r.estimate_seconds = r.result["wall_seconds"]
-    elif r.cell.name in by_cell:
-      r.estimate_seconds = statistics.mean(by_cell[r.cell.name])
-    elif r.cell.name in per_epoch:
-      r.estimate_seconds = statistics.mean(per_epoch[r.cell.name]) * epochs(r)
+    elif r.cell.name in by_cell or r.cell.name in per_epoch:
+      rates = by_cell.get(r.cell.name) or per_epoch[r.cell.name]
+      r.estimate_seconds = statistics.mean(rates) * epochs(r)
     elif throughput:
       measured = _measured_estimate(r.run, r.cell, throughput, epochs(r))
       r.estimate_seconds = measured * scale if measured else None
   if typical:
+    counts = finished_epochs(plan)
     expect = ("epochs expected: " + ", ".join(
-        f"{k or 'any model'} {v:g}" for k, v in sorted(typical.items()))
-              + " (median of the finished runs that stopped early)")
+        f"{k or 'any model'} {v:g} ({len(counts[k])} run"
+        f"{'s' if len(counts[k]) > 1 else ''})"
+        for k, v in sorted(typical.items()))
+              + " (median of the finished runs that stopped early: of the "
+              f"model's own once it has {MIN_RUNS}, else of every model's)")
   else:
     expect = ("epochs expected: the cap (no finished run stopped early yet: "
               "an upper bound)")
@@ -243,8 +264,8 @@ def add_estimates(plan: List[PlannedRun], throughput: Optional[Dict]) -> str:
     return ("no throughput.json: estimates only for cells with a finished "
             "run or a stale record (python bench/grid_speed.py "
             f"--output_json=...); {expect}")
-  return (f"estimates: a finished run of the same cell, else the seconds per "
-          f"epoch of its stale records, else the rates of {THROUGHPUT} "
+  return (f"estimates: the seconds per epoch of the same cell's finished "
+          f"runs, else of its stale records, else the rates of {THROUGHPUT} "
           f"({throughput['command']}) scaled by {scale:.2f} (median of "
           f"recorded runs' wall time over their estimate from those rates, "
           f"{len(ratios)} runs, stale ones included), times the epochs "

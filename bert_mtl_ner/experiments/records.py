@@ -88,13 +88,19 @@ def differences(recorded: Dict, planned: Dict) -> List[str]:
 
 
 def code_version(repo: str) -> str:
-  """``git describe`` of ``repo`` (with ``-dirty``), or ``unknown``."""
+  """``git describe`` of ``repo``, or ``unknown``; ``-dirty`` when a tracked
+  file outside ``docs/`` differs from it (records and reports the grid writes
+  there while it runs are no change of code)."""
+  git = lambda *args: subprocess.run(
+      ["git", *args], cwd=repo, capture_output=True, text=True,
+      check=True).stdout.strip()
   try:
-    return subprocess.run(
-        ["git", "describe", "--always", "--dirty", "--abbrev=12"], cwd=repo,
-        capture_output=True, text=True, check=True).stdout.strip()
+    version = git("describe", "--always", "--abbrev=12")
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                  ":(exclude)docs")
   except (OSError, subprocess.CalledProcessError):
     return "unknown"
+  return f"{version}-dirty" if changed else version
 
 
 def hardware() -> str:
