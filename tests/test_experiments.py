@@ -580,6 +580,15 @@ def test_the_readme_says_where_the_cpu_presets_verdicts_differ():
   assert "no comparison yet on 1, where one preset calls nothing" in capped
   assert "cpu preset not called, full preset better" in capped
   assert "different verdict" not in capped
+  # So does a verdict of one seed pair: its training noise is not measured.
+  one = summary(-2.0, "early_stopping")
+  one["significance"][0]["per_seed"]["deltas"] = [-2.0]
+  assert headline.verdicts(one)[
+      "MSRA: MTL − the best single-task BERT row"] == "worse (one seed pair)"
+  single = headline.verdict_line(better, one)
+  assert "cpu preset better, full preset worse (one seed pair)" in single
+  assert "no comparison yet on 1" in single and "different" not in single
+  assert "no comparison yet on 1" in headline.verdict_line(one, one)
   assert headline.verdict_line(None, better) == ""
 
 

@@ -323,10 +323,14 @@ def _cap_claim(rows: List[Dict], cells: Dict) -> List[str]:
           + "; ".join(parts) + "."]
 
 
+ONE_PAIR = " (one seed pair)"  # a verdict whose training noise is unmeasured
+
+
 def verdicts(summary: Optional[Dict]) -> Dict[str, str]:
   """What a report shows on each claim, by claim: MTL against the best
   single-task BERT row on each corpus, and each ablation (``_verdict``'s
-  words, without its explanations)."""
+  words, without its explanations; ``ONE_PAIR`` marks a better or worse that
+  rests on one seed pair)."""
   if not summary:
     return {}
   cells, rows = summary["cells"], summary["significance"]
@@ -347,7 +351,10 @@ def verdicts(summary: Optional[Dict]) -> Dict[str, str]:
     capped = sum(1 for run in summary["runs"]
                  if run["cell"] in (row["a"], row["b"])
                  and stopped_by(summary, run) == "cap")
-    result[claim] = _verdict(row, capped).split(":")[0].split(" (")[0]
+    verdict = _verdict(row, capped).split(":")[0].split(" (")[0]
+    one_pair = len(row["per_seed"]["deltas"]) == 1
+    result[claim] = verdict + (ONE_PAIR if one_pair and verdict in (
+        "better", "worse") else "")
   return result
 
 
@@ -355,18 +362,19 @@ def verdict_line(cpu: Optional[Dict], full: Optional[Dict]) -> str:
   """One bullet: claim by claim, where the cpu preset's verdicts agree with
   the full report's, where they differ (a data-starved multi-task model may
   gain more), and where they cannot be compared yet because one side calls
-  nothing (a run behind it capped, or not run)."""
+  nothing (a run behind it capped, or not run) or rests on one seed pair."""
   mine, theirs = verdicts(cpu), verdicts(full)
   if not mine or not theirs:
     return ""
-  undecided = ("not called", "not measured yet")
+  undecided = lambda v: v in ("not called", "not measured yet") or \
+      v.endswith(ONE_PAIR)
   same, differ, open_ = [], [], []
   for claim, verdict in mine.items():
     other = theirs.get(claim, "not measured yet")
     text = f"{claim}: cpu preset {verdict}, full preset {other}"
-    if verdict == other:
+    if verdict == other and not verdict.endswith(ONE_PAIR):
       same.append(verdict)
-    elif verdict in undecided or other in undecided:
+    elif undecided(verdict) or undecided(other):
       open_.append(text)
     else:
       differ.append(text)
@@ -386,7 +394,8 @@ def verdict_line(cpu: Optional[Dict], full: Optional[Dict]) -> str:
   if open_:
     parts.append(f"no comparison yet on {len(open_)}, where one preset calls "
                  "nothing because a run behind the claim stopped at its "
-                 "epoch cap or has not run (" + "; ".join(open_) + ")")
+                 "epoch cap or has not run, or rests on one seed pair (" +
+                 "; ".join(open_) + ")")
   return (f"- **The cpu preset against the full preset**, on the "
           f"{len(mine)} claims above: " + "; ".join(parts) + ".")
 
