@@ -202,10 +202,10 @@ def finished_epochs(plan: Sequence[PlannedRun]) -> Dict[str, List[int]]:
   return ran
 
 
-def expected_epochs(plan: Sequence[PlannedRun]) -> Dict[str, float]:
-  """Per model (and ``""`` for any), the median epochs early stopping took:
-  a model with fewer than ``MIN_RUNS`` such runs gets the median of all."""
-  ran = finished_epochs(plan)
+def expected_epochs(ran: Dict[str, List[int]]) -> Dict[str, float]:
+  """Per model (and ``""`` for any), the median of ``ran``
+  (``finished_epochs``): a model with fewer than ``MIN_RUNS`` runs gets the
+  median of all."""
   if not ran:
     return {}
   pooled = statistics.median(ran[""])
@@ -226,7 +226,8 @@ def add_estimates(plan: List[PlannedRun], throughput: Optional[Dict]) -> str:
     return rates
   by_cell = seconds_per_epoch((r.cell.name, r.result) for r in finished)
   per_epoch = seconds_per_epoch((r.cell.name, r.former) for r in plan)
-  typical = expected_epochs(plan)
+  counts = finished_epochs(plan)
+  typical = expected_epochs(counts)
 
   def epochs(r):
     return min(r.run.epochs, typical.get(r.run.model, typical.get(
@@ -250,7 +251,6 @@ def add_estimates(plan: List[PlannedRun], throughput: Optional[Dict]) -> str:
       measured = _measured_estimate(r.run, r.cell, throughput, epochs(r))
       r.estimate_seconds = measured * scale if measured else None
   if typical:
-    counts = finished_epochs(plan)
     expect = ("epochs expected: " + ", ".join(
         f"{k or 'any model'} {v:g} ({len(counts[k])} run"
         f"{'s' if len(counts[k]) > 1 else ''})"
