@@ -36,11 +36,7 @@ for arg in "${ARGS[@]}"; do
 done
 mkdir -p "$RESULTS"
 
-# write_atomically FILE CMD...: FILE appears only if CMD succeeds.
-write_atomically() {
-  local out="$1"; shift
-  "$@" > "$out.tmp" && mv "$out.tmp" "$out"
-}
+source "$ROOT/scripts/write_atomically.sh"
 
 for arg in "${ARGS[@]}"; do  # the plan reads no corpus and trains nothing
   [ "$arg" = "--plan" ] && exec "$PY" -m bert_mtl_ner.experiments --results_dir="$RESULTS" "${ARGS[@]}"

@@ -48,7 +48,12 @@ def save_figure(figure, path: str) -> None:
   """Saves a matplotlib figure to ``path`` atomically (a temporary file beside
   it, then a rename), and closes the figure."""
   from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
-  tmp = f"{path}.tmp{os.path.splitext(path)[1]}"
+  # A temporary name of its own (two writers never share it), keeping the
+  # extension that tells matplotlib the format.
+  fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
+                             suffix=".tmp" + os.path.splitext(path)[1],
+                             dir=os.path.dirname(os.path.abspath(path)))
+  os.close(fd)
   try:
     figure.savefig(tmp)
     os.replace(tmp, path)

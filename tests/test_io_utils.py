@@ -73,3 +73,48 @@ def test_staging_folders_of_dead_processes_are_removed(tmp_path):
       f".export.partial-{os.getpid()}-")
   assert not dead.exists()
   assert live.exists() and other.exists()
+
+
+SHELL_HELPER = os.path.join(os.path.dirname(__file__), "..", "scripts",
+                            "write_atomically.sh")
+
+
+def _write_atomically(path, command):
+  """Starts run_experiments.sh's ``write_atomically PATH sh -c COMMAND``."""
+  script = f'set -euo pipefail; source "$0"; write_atomically "$1" sh -c "$2"'
+  return subprocess.Popen(["bash", "-c", script, SHELL_HELPER, str(path),
+                           command], stderr=subprocess.PIPE, text=True)
+
+
+def test_shell_writes_sharing_a_results_folder_do_not_take_each_others_file(
+    tmp_path):
+  """Two grids started together in one results folder each write
+  data_stats.json; with one fixed temporary name the slower one's mv failed."""
+  path = tmp_path / "data_stats.json"
+  first = _write_atomically(path, "echo first; sleep 1; echo first")
+  second = _write_atomically(path, "echo second; sleep 1.5; echo second")
+  assert [p.wait(timeout=60) for p in (first, second)] == [0, 0], \
+      first.stderr.read() + second.stderr.read()
+  assert path.read_text() == "second\nsecond\n"
+  assert os.listdir(tmp_path) == ["data_stats.json"]
+
+
+def test_a_failed_shell_write_keeps_the_previous_file(tmp_path):
+  path = tmp_path / "overlap.json"
+  path.write_text("old\n")
+  process = _write_atomically(path, "echo partial; exit 3")
+  assert process.wait(timeout=60) == 3
+  assert path.read_text() == "old\n"
+  assert os.listdir(tmp_path) == ["overlap.json"]
+
+
+def test_save_figure_writes_the_format_its_name_asks_for_and_no_leftovers(
+    tmp_path):
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  figure = plt.figure()
+  plt.plot([0, 1], [1, 0])
+  io_utils.save_figure(figure, str(tmp_path / "curve.png"))
+  assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+  assert os.listdir(tmp_path) == ["curve.png"]
