@@ -17,6 +17,39 @@ _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 
 
+def _umask() -> int:
+  """The process's umask (Linux reports it; elsewhere set and restored)."""
+  try:
+    with open("/proc/self/status", encoding="ascii") as stream:
+      for line in stream:
+        if line.startswith("Umask:"):
+          return int(line.split()[1], 8)
+  except OSError:
+    pass
+  mask = os.umask(0o022)
+  os.umask(mask)
+  return mask
+
+
+def give_default_mode(path: str, like: str = "") -> None:
+  """Gives ``path`` the permissions a plain ``open`` or ``mkdir`` would have.
+
+  ``tempfile.mkstemp`` and ``mkdtemp`` create private files (0600) and folders
+  (0700): renamed into place as they are, a report, record or model would be
+  unreadable to the other users of a shared machine (a serving account, a
+  colleague). With ``like`` an existing file or folder, its mode is kept.
+
+  Args:
+    path: a file or folder this process created.
+    like: the file or folder ``path`` is about to replace, if any.
+  """
+  if like and os.path.exists(like):
+    mode = os.stat(like).st_mode & 0o7777
+  else:
+    mode = (0o777 if os.path.isdir(path) else 0o666) & ~_umask()
+  os.chmod(path, mode)
+
+
 @contextlib.contextmanager
 def atomic_open(path: str, encoding: str = "utf-8") -> Iterator[TextIO]:
   """Opens ``path`` for writing text; the file appears only when the block succeeds.
@@ -37,6 +70,7 @@ def atomic_open(path: str, encoding: str = "utf-8") -> Iterator[TextIO]:
       yield stream
       stream.flush()
       os.fsync(stream.fileno())
+    give_default_mode(tmp, like=path)
     os.replace(tmp, path)
   except BaseException:
     with contextlib.suppress(FileNotFoundError):
@@ -56,6 +90,7 @@ def save_figure(figure, path: str) -> None:
   os.close(fd)
   try:
     figure.savefig(tmp)
+    give_default_mode(tmp, like=path)
     os.replace(tmp, path)
   except BaseException:
     with contextlib.suppress(FileNotFoundError):
@@ -92,6 +127,7 @@ def replace_dir(new: str, target: str) -> None:
   killed; elsewhere there is a moment between two renames without one. The old
   folder is deleted afterwards.
   """
+  give_default_mode(new, like=target)
   if not os.path.exists(target):
     os.rename(new, target)
     return
@@ -130,7 +166,9 @@ def staging_dir(target: str) -> str:
     pid = name[len(prefix):].split("-", 1)[0]
     if name.startswith(prefix) and pid.isdigit() and not _alive(int(pid)):
       shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
-  return tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent)
+  folder = tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=parent)
+  give_default_mode(folder)
+  return folder
 
 
 def sha256_file(path: str) -> str:

@@ -118,3 +118,28 @@ def test_save_figure_writes_the_format_its_name_asks_for_and_no_leftovers(
   io_utils.save_figure(figure, str(tmp_path / "curve.png"))
   assert (tmp_path / "curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
   assert os.listdir(tmp_path) == ["curve.png"]
+
+
+def _mode(path):
+  return os.stat(path).st_mode & 0o777
+
+
+def test_atomic_writes_get_the_mode_a_plain_open_would_give(tmp_path):
+  """mkstemp's files are private (0600): a report or record renamed into place
+  as it is could not be read by the other users of a shared machine."""
+  old = os.umask(0o022)
+  try:
+    fresh = tmp_path / "REPORT.md"
+    io_utils.atomic_write_text(str(fresh), "report\n")
+    assert _mode(fresh) == 0o644
+    kept = tmp_path / "summary.json"
+    kept.write_text("{}")
+    os.chmod(kept, 0o640)
+    io_utils.atomic_write_text(str(kept), "{}\n")
+    assert _mode(kept) == 0o640  # a replaced file keeps its mode
+    folder = io_utils.staging_dir(str(tmp_path / "export"))
+    assert _mode(folder) == 0o755
+    io_utils.replace_dir(folder, str(tmp_path / "export"))
+    assert _mode(tmp_path / "export") == 0o755
+  finally:
+    os.umask(old)

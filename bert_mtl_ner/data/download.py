@@ -19,7 +19,7 @@ from absl import logging
 
 from bert_mtl_ner.data import registry
 from bert_mtl_ner.errors import DataError, UsageError
-from bert_mtl_ner.io_utils import sha256_file
+from bert_mtl_ner.io_utils import give_default_mode, sha256_file
 
 Fetch = Callable[[str, float], bytes]
 
@@ -47,6 +47,7 @@ def _put(path: str, data: bytes) -> None:
   try:
     with os.fdopen(fd, "wb") as stream:
       stream.write(data)
+    give_default_mode(tmp, like=path)
     os.replace(tmp, path)
   except BaseException:
     if os.path.exists(tmp):
