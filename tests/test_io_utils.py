@@ -81,7 +81,7 @@ SHELL_HELPER = os.path.join(os.path.dirname(__file__), "..", "scripts",
 
 def _write_atomically(path, command):
   """Starts run_experiments.sh's ``write_atomically PATH sh -c COMMAND``."""
-  script = f'set -euo pipefail; source "$0"; write_atomically "$1" sh -c "$2"'
+  script = 'set -euo pipefail; source "$0"; write_atomically "$1" sh -c "$2"'
   return subprocess.Popen(["bash", "-c", script, SHELL_HELPER, str(path),
                            command], stderr=subprocess.PIPE, text=True)
 
