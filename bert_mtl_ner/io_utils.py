@@ -50,6 +50,24 @@ def give_default_mode(path: str, like: str = "") -> None:
   os.chmod(path, mode)
 
 
+def _temporary_beside(path: str, extension: str = "") -> tuple[int, str]:
+  """Creates a hidden temporary file of its own in ``path``'s folder.
+
+  Two writers of the same ``path`` never share the name, and the rename over
+  ``path`` stays inside one file system.
+
+  Args:
+    path: the file the temporary one will replace.
+    extension: appended after ``.tmp`` (a writer that infers the format from it).
+
+  Returns:
+    The open descriptor and the temporary file's path.
+  """
+  return tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
+                          suffix=".tmp" + extension,
+                          dir=os.path.dirname(os.path.abspath(path)))
+
+
 @contextlib.contextmanager
 def atomic_open(path: str, encoding: str = "utf-8") -> Iterator[TextIO]:
   """Opens ``path`` for writing text; the file appears only when the block succeeds.
@@ -61,10 +79,8 @@ def atomic_open(path: str, encoding: str = "utf-8") -> Iterator[TextIO]:
   Yields:
     A writable text stream on a temporary file beside ``path``.
   """
-  folder = os.path.dirname(os.path.abspath(path))
-  os.makedirs(folder, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
-                             suffix=".tmp", dir=folder)
+  os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+  fd, tmp = _temporary_beside(path)
   try:
     with os.fdopen(fd, "w", encoding=encoding, newline="\n") as stream:
       yield stream
@@ -82,11 +98,8 @@ def save_figure(figure, path: str) -> None:
   """Saves a matplotlib figure to ``path`` atomically (a temporary file beside
   it, then a rename), and closes the figure."""
   from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
-  # A temporary name of its own (two writers never share it), keeping the
-  # extension that tells matplotlib the format.
-  fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
-                             suffix=".tmp" + os.path.splitext(path)[1],
-                             dir=os.path.dirname(os.path.abspath(path)))
+  # Keeps the extension that tells matplotlib the format.
+  fd, tmp = _temporary_beside(path, extension=os.path.splitext(path)[1])
   os.close(fd)
   try:
     figure.savefig(tmp)

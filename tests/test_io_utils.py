@@ -79,9 +79,10 @@ SHELL_HELPER = os.path.join(os.path.dirname(__file__), "..", "scripts",
                             "write_atomically.sh")
 
 
-def _write_atomically(path, command):
+def _write_atomically(path, command, umask="022"):
   """Starts run_experiments.sh's ``write_atomically PATH sh -c COMMAND``."""
-  script = 'set -euo pipefail; source "$0"; write_atomically "$1" sh -c "$2"'
+  script = (f'set -euo pipefail; umask {umask}; source "$0"; '
+            'write_atomically "$1" sh -c "$2"')
   return subprocess.Popen(["bash", "-c", script, SHELL_HELPER, str(path),
                            command], stderr=subprocess.PIPE, text=True)
 
@@ -143,3 +144,18 @@ def test_atomic_writes_get_the_mode_a_plain_open_would_give(tmp_path):
     assert _mode(tmp_path / "export") == 0o755
   finally:
     os.umask(old)
+
+
+def test_shell_writes_get_the_mode_a_plain_redirection_would_give(tmp_path):
+  """mktemp's files are private (0600): data_stats.json and overlap.json were
+  unreadable to the other users of a shared results folder."""
+  fresh = tmp_path / "data_stats.json"
+  assert _write_atomically(fresh, "echo {}").wait(timeout=60) == 0
+  assert _mode(fresh) == 0o644
+  strict = tmp_path / "overlap.json"
+  assert _write_atomically(strict, "echo {}", umask="027").wait(timeout=60) == 0
+  assert _mode(strict) == 0o640
+  os.chmod(fresh, 0o664)
+  assert _write_atomically(fresh, "echo new").wait(timeout=60) == 0
+  assert _mode(fresh) == 0o664  # a replaced file keeps its mode
+  assert fresh.read_text() == "new\n"
