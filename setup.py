@@ -64,5 +64,7 @@ setup(
                   "bert_mtl_ner.shipped": ["*/*"],
                   "bert_mtl_ner.server": ["page.html"]},
     entry_points={"console_scripts": CONSOLE_SCRIPTS},
-    include_package_data=True,
+    # package_data alone says what ships: include_package_data=True made
+    # current setuptools warn that the data folders (shipped/msra, vocab, ...)
+    # are packages it "would ignore", for the same files in the wheel.
 )

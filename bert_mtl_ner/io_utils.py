@@ -50,22 +50,34 @@ def give_default_mode(path: str, like: str = "") -> None:
   os.chmod(path, mode)
 
 
-def _temporary_beside(path: str, extension: str = "") -> tuple[int, str]:
-  """Creates a hidden temporary file of its own in ``path``'s folder.
+@contextlib.contextmanager
+def _replacing(path: str, extension: str = "") -> Iterator[tuple[int, str]]:
+  """A temporary file beside ``path`` that replaces it when the block succeeds.
 
-  Two writers of the same ``path`` never share the name, and the rename over
-  ``path`` stays inside one file system.
+  The temporary name is the writer's own (two writers of ``path`` never share
+  it) and stays inside ``path``'s file system, so the final rename is atomic.
+  On success the file gets the mode ``path`` has, or the default one, and is
+  renamed over ``path``; on any error it is removed and ``path`` is untouched.
 
   Args:
-    path: the file the temporary one will replace.
-    extension: appended after ``.tmp`` (a writer that infers the format from it).
+    path: the file to replace.
+    extension: appended after ``.tmp`` (for a writer that infers the format
+      from it).
 
-  Returns:
-    The open descriptor and the temporary file's path.
+  Yields:
+    The temporary file's open descriptor (the block owns it) and its path.
   """
-  return tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
-                          suffix=".tmp" + extension,
-                          dir=os.path.dirname(os.path.abspath(path)))
+  fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
+                             suffix=".tmp" + extension,
+                             dir=os.path.dirname(os.path.abspath(path)))
+  try:
+    yield fd, tmp
+    give_default_mode(tmp, like=path)
+    os.replace(tmp, path)
+  except BaseException:
+    with contextlib.suppress(FileNotFoundError):
+      os.unlink(tmp)
+    raise
 
 
 @contextlib.contextmanager
@@ -80,35 +92,22 @@ def atomic_open(path: str, encoding: str = "utf-8") -> Iterator[TextIO]:
     A writable text stream on a temporary file beside ``path``.
   """
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-  fd, tmp = _temporary_beside(path)
-  try:
+  with _replacing(path) as (fd, _):
     with os.fdopen(fd, "w", encoding=encoding, newline="\n") as stream:
       yield stream
       stream.flush()
       os.fsync(stream.fileno())
-    give_default_mode(tmp, like=path)
-    os.replace(tmp, path)
-  except BaseException:
-    with contextlib.suppress(FileNotFoundError):
-      os.unlink(tmp)
-    raise
 
 
 def save_figure(figure, path: str) -> None:
   """Saves a matplotlib figure to ``path`` atomically (a temporary file beside
   it, then a rename), and closes the figure."""
   from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
-  # Keeps the extension that tells matplotlib the format.
-  fd, tmp = _temporary_beside(path, extension=os.path.splitext(path)[1])
-  os.close(fd)
   try:
-    figure.savefig(tmp)
-    give_default_mode(tmp, like=path)
-    os.replace(tmp, path)
-  except BaseException:
-    with contextlib.suppress(FileNotFoundError):
-      os.unlink(tmp)
-    raise
+    # Keeps the extension that tells matplotlib the format.
+    with _replacing(path, extension=os.path.splitext(path)[1]) as (fd, tmp):
+      os.close(fd)
+      figure.savefig(tmp)
   finally:
     plt.close(figure)
 

@@ -121,6 +121,25 @@ def test_save_figure_writes_the_format_its_name_asks_for_and_no_leftovers(
   assert os.listdir(tmp_path) == ["curve.png"]
 
 
+def test_a_failed_figure_save_keeps_the_previous_file_and_closes_it(tmp_path):
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  path = tmp_path / "reliability.png"
+  path.write_bytes(b"old figure")
+  figure = plt.figure()
+
+  def fail(unused_path):
+    raise OSError("disk full")
+
+  figure.savefig = fail
+  with pytest.raises(OSError, match="disk full"):
+    io_utils.save_figure(figure, str(path))
+  assert path.read_bytes() == b"old figure"
+  assert os.listdir(tmp_path) == ["reliability.png"]
+  assert not plt.fignum_exists(figure.number)
+
+
 def _mode(path):
   return os.stat(path).st_mode & 0o777
 
