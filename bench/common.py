@@ -11,6 +11,9 @@ import time
 from typing import Callable, List
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The machine's load when the benchmark began (its 1-minute average), before
+# the benchmark adds its own: other processes slow every condition alike.
+LOAD_AT_START = os.getloadavg()[0]
 if ROOT not in sys.path:
   sys.path.insert(0, ROOT)
 from bert_mtl_ner.io_utils import atomic_write_text  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -69,7 +72,17 @@ def header(title: str) -> List[str]:
           f"`python {' '.join(sys.argv)}` on {platform.machine()}, "
           f"{os.cpu_count()} CPU cores, "
           f"{len(tf.config.list_physical_devices('GPU'))} GPU; TensorFlow "
-          f"{tf.__version__}; {datetime.date.today().isoformat()}.", ""]
+          f"{tf.__version__}; {datetime.date.today().isoformat()}."
+          + _busy_note(), ""]
+
+
+def _busy_note() -> str:
+  """A sentence when other processes held the cores as the benchmark began."""
+  if LOAD_AT_START < 0.5:
+    return ""
+  return (f" The machine was busy when it began (load average "
+          f"{LOAD_AT_START:.1f} on {os.cpu_count()} cores): every time is "
+          "longer than on an idle machine; compare the rows with each other.")
 
 
 def write_markdown(path: str, lines: List[str]) -> None:

@@ -9,8 +9,12 @@ process, after a first pass of each that traces the graphs:
 
 * ``every sentence``: weighing the whole auxiliary corpora (what
   ``--reweight_every`` over 1 still does, and every epoch did before);
-* ``drawn sentences``: weighing only the rows the epoch's batches hold
-  (``Task.weigh``, replayed from the epoch's seed).
+* ``drawn sentences, consecutive batches``: weighing only the rows the
+  epoch's batches hold (``Task.weigh``, replayed from the epoch's seed), the
+  forward passes taking the rows in corpus order (each batch padded to its
+  longest row, as before);
+* ``drawn sentences``: the same with the forward passes taking the rows
+  shortest first (what the trainer does).
 
 Both include the centroid and the pseudo-labels of the unlabeled text, which
 every epoch needs either way.
@@ -28,7 +32,10 @@ from absl import flags
 
 import common  # bench/common.py  # pylint: disable=g-bad-import-order
 
+import numpy as np  # pylint: disable=g-bad-import-order,wrong-import-position
+
 from bert_mtl_ner import tokenization  # pylint: disable=g-bad-import-order,wrong-import-position
+from bert_mtl_ner.data import pipeline  # pylint: disable=g-bad-import-order,wrong-import-position
 from bert_mtl_ner.data import tags as tags_lib  # pylint: disable=g-bad-import-order,wrong-import-position
 from bert_mtl_ner.experiments import grid as grid_lib  # pylint: disable=g-bad-import-order,wrong-import-position
 from bert_mtl_ner.experiments import presets  # pylint: disable=g-bad-import-order,wrong-import-position
@@ -84,8 +91,15 @@ def main(argv) -> None:
   trainer = trainer_lib.Trainer(model, run_lib.train_config(run, sizes),
                                 tempfile.mkdtemp(), lambda: {})
 
-  def before_epoch(every: int):
+  length_ordered = epoch_tasks._batches_by_length  # pylint: disable=protected-access
+
+  def consecutive(corpus):
+    return np.arange(len(corpus)), pipeline.make_dataset(
+        corpus, epoch_tasks.config.batch_size, bucket_boundaries=None)
+
+  def before_epoch(every: int, batches_by_length):
     """Seconds from the epoch's start to its first batch, and rows weighed."""
+    epoch_tasks._batches_by_length = batches_by_length  # pylint: disable=protected-access
     epoch_tasks.config.every = every
     epoch_tasks._cache = None  # pylint: disable=protected-access
     start = time.perf_counter()
@@ -95,11 +109,13 @@ def main(argv) -> None:
                   if k.endswith("_weighed"))
     return time.perf_counter() - start, weighed
 
-  conditions = {"every sentence": 2, "drawn sentences": 1}
+  conditions = {"every sentence": (2, length_ordered),
+                "drawn sentences, consecutive batches": (1, consecutive),
+                "drawn sentences": (1, length_ordered)}
   results = {}
-  for name, every in conditions.items():
-    before_epoch(every)  # traces the forward passes of each length
-    results[name] = before_epoch(every)
+  for name, condition in conditions.items():
+    before_epoch(*condition)  # traces the forward passes of each length
+    results[name] = before_epoch(*condition)
   aux_total = sum(len(c) for _, c in epoch_tasks.aux)
   whole = results["every sentence"][0]
   lines = common.header(

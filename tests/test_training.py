@@ -196,6 +196,34 @@ def test_similarity_weights_of_drawn_rows_are_those_of_the_whole_corpus(
   np.testing.assert_allclose(lazy.weigh(rows), weights[rows], atol=1e-6)
 
 
+def test_length_ordered_forward_passes_give_each_row_its_own_result(tmp_path):
+  """Sentence vectors and pseudo-labels are computed shortest rows first (a
+  batch pads to its longest row); each row still gets what it would alone."""
+  trainer, _ = _two_task_trainer(tmp_path, aux_ratio=0.5)
+  rng = np.random.default_rng(3)
+  sentences = [Sentence(tuple(rng.choice(list("abcdefgh"), k)), ("O",) * k,
+                        "f", i + 1) for i, k in enumerate(rng.integers(1, 9, 21))]
+  assert np.any(np.diff([len(x.chars) for x in sentences]) < 0)  # unsorted
+  labels = ["O", "B-PER", "I-PER"]
+  tasks = multitask.EpochTasks(
+      trainer.model, _Tok(), ("a", sentences, labels), [], sentences,
+      multitask.WeightingConfig(max_seq_len=10, batch_size=4,
+                                confidence_floor=0.0))
+  corpus = tasks.main_corpus
+  alone = [corpus.select([i]) for i in range(len(corpus))]
+  np.testing.assert_allclose(
+      tasks._vectors(corpus),
+      np.concatenate([tasks._vectors(row) for row in alone]), atol=1e-5)
+  labelled, weights = tasks._pseudo_label()
+  assert [x.chars for x in labelled] == [x.chars for x in sentences]
+  for row, sentence, weight in zip(alone, labelled, weights):
+    tags, lengths, confidence = tasks._decode_top2(
+        tf.constant(row.ids[None]), tf.ones([1, len(row.ids)], tf.int32))
+    n = int(lengths[0])
+    assert sentence.tags == tuple(labels[t] for t in tags[0, 1:n - 1].numpy())
+    np.testing.assert_allclose(weight, confidence[0], atol=1e-5)
+
+
 def test_a_batch_that_was_not_weighed_stops_training():
   task = trainer_lib.Task("b", None, weigh=lambda rows: rows)
   trainer_lib._check_weights(task, {"sample_weight": tf.constant([0.5, 1.0])})

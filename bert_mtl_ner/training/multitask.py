@@ -98,9 +98,20 @@ class EpochTasks:
                            {t: i for i, t in enumerate(labels)},
                            self.config.max_seq_len, weights)
 
-  def _batches(self, corpus):
-    return pipeline.make_dataset(corpus, self.config.batch_size,
-                                 bucket_boundaries=None)
+  def _batches_by_length(self, corpus: pipeline.EncodedCorpus):
+    """``corpus``'s rows in batches, shortest first, for forward passes.
+
+    A batch pads to its longest row: batches of 64 consecutive MSRA training
+    sentences hold 2.7 times the tokens they carry, sorted ones 1.0 times.
+
+    Returns:
+      The rows' order (row ``order[k]`` of ``corpus`` is the ``k``-th row the
+      batches give) and the batches.
+    """
+    order = np.argsort(corpus.lengths, kind="stable")
+    return order, pipeline.make_dataset(corpus.select(order),
+                                        self.config.batch_size,
+                                        bucket_boundaries=None)
 
   def _sentence_vectors_graph(self, input_ids, attention_mask):
     inputs = {"input_ids": input_ids, "attention_mask": attention_mask}
@@ -118,10 +129,14 @@ class EpochTasks:
     return tags, lengths, crf_lib.path_confidence(best, second)
 
   def _vectors(self, corpus) -> np.ndarray:
-    rows = [self._sentence_vectors(batch["input_ids"],
-                                   batch["attention_mask"]).numpy()
-            for batch in self._batches(corpus)]
-    return np.concatenate(rows)
+    """The sentence vector of each row of ``corpus``, in its order."""
+    order, batches = self._batches_by_length(corpus)
+    rows = np.concatenate([self._sentence_vectors(
+        batch["input_ids"], batch["attention_mask"]).numpy()
+                           for batch in batches])
+    vectors = np.empty_like(rows)
+    vectors[order] = rows
+    return vectors
 
   def _similarity(self, name: str, corpus: pipeline.EncodedCorpus,
                   center: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -138,14 +153,18 @@ class EpochTasks:
     return weights
 
   def _pseudo_label(self):
-    tags_out, confidence = [], []
-    for batch in self._batches(self.unlabeled_corpus):
+    order, batches = self._batches_by_length(self.unlabeled_corpus)
+    tags_out: List[Optional[List[str]]] = [None] * len(order)
+    confidence = np.empty([len(order)], np.float32)
+    done = 0
+    for batch in batches:
       tags, lengths, confid = self._decode_top2(batch["input_ids"],
                                                 batch["attention_mask"])
-      confidence.append(confid.numpy())
-      for row, n in zip(tags.numpy(), lengths.numpy()):
-        tags_out.append([self.main_labels[i] for i in row[1:n - 1]])
-    confidence = np.concatenate(confidence)
+      rows = order[done:done + len(confid)]
+      done += len(rows)
+      confidence[rows] = confid.numpy()
+      for i, row, n in zip(rows, tags.numpy(), lengths.numpy()):
+        tags_out[i] = [self.main_labels[t] for t in row[1:n - 1]]
     keep, weights = sample_weights.keep_confident(
         confidence, self.config.confidence_floor)
     limit = tokenization.max_chars(self.config.max_seq_len)
