@@ -431,24 +431,27 @@ def test_the_chosen_best_row_gets_its_extra_seeds_planned(data_dir, tmp_path):
   assert len(extra) == 4
 
 
+def _planned(name, seed, state, result=None, former=None, model="mtl"):
+  """A planned run of the full grid's cell ``name`` (cap 40, patience 3)."""
+  cell = {c.name: c for c in grid_lib.build_grid()}[name]
+  return plan_lib.PlannedRun(
+      cell, seed, types.SimpleNamespace(epochs=40, patience=3, model=model),
+      state, result, former=former)
+
+
+def _record(epochs_run, epoch, wall, cap=40):
+  """A record's fields the estimates read (patience 3)."""
+  return {"best": {"epochs_run": epochs_run, "epoch": epoch},
+          "identity": {"epochs": cap, "patience": 3}, "wall_seconds": wall}
+
+
 def test_estimates_use_stale_records_and_the_epochs_early_stopping_took():
   """A run is estimated from the seconds per epoch of its cell's finished
   runs, else of its stale record, times the median epochs of the runs that
   stopped early (the cap while none has): its model's own median once it has
   three such runs, else every model's."""
-  cells = {c.name: c for c in grid_lib.build_grid()}
-
-  def planned(name, seed, state, result=None, former=None, model="mtl"):
-    return plan_lib.PlannedRun(
-        cells[name], seed, types.SimpleNamespace(epochs=40, model=model),
-        state, result, former=former)
-
-  def record(epochs_run, epoch, wall, cap=40):
-    return {"best": {"epochs_run": epochs_run, "epoch": epoch},
-            "identity": {"epochs": cap, "patience": 3},
-            "wall_seconds": wall}
-
-  former = record(10, 10, 1000.0, cap=10)  # 100 s per epoch
+  planned, record = _planned, _record
+  former = record(10, 6, 1000.0)  # 100 s per epoch, stopped early
   plan = [planned("msra/mtl", 1, "stale", former=former)]
   how = plan_lib.add_estimates(plan, None)
   assert plan[0].estimate_seconds == 100.0 * 40 and "upper bound" in how
@@ -477,6 +480,25 @@ def test_estimates_use_stale_records_and_the_epochs_early_stopping_took():
   plan_lib.add_estimates(plan, None)
   assert plan[0].estimate_seconds == 100.0 * 9
   assert plan[-1].estimate_seconds is None  # no rate at all for its cell
+
+
+def test_a_capped_stale_record_raises_the_epochs_its_cell_is_expected_to_take():
+  """A cell whose stale record its cap stopped while still improving needs at
+  least that record's best epoch plus patience, whatever the median says."""
+  finished = [_planned("cluener/mtl", seed, "recorded", _record(*ran))
+              for seed, ran in enumerate([(8, 5, 800.0), (10, 7, 1000.0),
+                                          (9, 6, 900.0)], 1)]  # median 9
+  improving = _record(10, 10, 1000.0, cap=10)  # 100 s per epoch
+  plan = [_planned("peoples_daily/mtl", 1, "stale", former=improving)]
+  how = plan_lib.add_estimates(plan + finished, None)
+  assert plan[0].estimate_seconds == 100.0 * (10 + 3)
+  assert "stale records that their cap stopped (1 cell)" in how
+  # Its best epoch well before the cap: early stopping ended it, no floor.
+  plan = [_planned("peoples_daily/mtl", 1, "stale",
+                   former=_record(10, 4, 1000.0, cap=10))]
+  how = plan_lib.add_estimates(plan + finished, None)
+  assert plan[0].estimate_seconds == 100.0 * 9
+  assert "cap stopped" not in how
 
 
 def test_the_plan_puts_claim_rows_first_then_ablations_then_the_rest(

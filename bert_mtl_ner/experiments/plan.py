@@ -23,7 +23,9 @@ The epochs expected of a run that early stopping ends: the median epochs of
 the finished runs of the same model that stopped early once there are
 ``MIN_RUNS`` of them, else of the runs of every model that stopped early (one
 run is no median); the cap while none has (the estimate is then an upper
-bound). A finished run costs its own wall time.
+bound). A stale record of the same cell that its cap stopped raises that to
+its best epoch plus ``patience``: the run was still improving there, and
+would have trained at least that long. A finished run costs its own wall time.
 """
 
 import dataclasses
@@ -213,6 +215,18 @@ def expected_epochs(ran: Dict[str, List[int]]) -> Dict[str, float]:
           for k, v in ran.items()}
 
 
+def capped_floors(plan: Sequence[PlannedRun]) -> Dict[str, int]:
+  """Per cell, the epochs its capped stale records show it needs at least:
+  their best epoch plus the planned ``patience``."""
+  floors: Dict[str, int] = {}
+  for r in plan:
+    epoch = ((r.former or {}).get("best") or {}).get("epoch")
+    if epoch and records.stopped_by(r.former) == "cap":
+      floors[r.cell.name] = max(floors.get(r.cell.name, 0),
+                                epoch + r.run.patience)
+  return floors
+
+
 def add_estimates(plan: List[PlannedRun], throughput: Optional[Dict]) -> str:
   """Fills ``estimate_seconds`` of every run; returns how they were made."""
   finished = [r for r in plan if r.finished]
@@ -228,10 +242,11 @@ def add_estimates(plan: List[PlannedRun], throughput: Optional[Dict]) -> str:
   per_epoch = seconds_per_epoch((r.cell.name, r.former) for r in plan)
   counts = finished_epochs(plan)
   typical = expected_epochs(counts)
+  floors = capped_floors(plan)
 
   def epochs(r):
-    return min(r.run.epochs, typical.get(r.run.model, typical.get(
-        "", r.run.epochs)))
+    return min(r.run.epochs, max(floors.get(r.cell.name, 0), typical.get(
+        r.run.model, typical.get("", r.run.epochs))))
   ratios = []
   if throughput:  # finished runs and stale records: wall time measured here
     for r, done in [(r, r.result) for r in finished] + [
@@ -260,6 +275,10 @@ def add_estimates(plan: List[PlannedRun], throughput: Optional[Dict]) -> str:
   else:
     expect = ("epochs expected: the cap (no finished run stopped early yet: "
               "an upper bound)")
+  if floors:
+    expect += (f"; at least the best epoch plus patience of a cell's stale "
+               f"records that their cap stopped ({len(floors)} cell"
+               f"{'s' if len(floors) > 1 else ''})")
   if not throughput:
     return ("no throughput.json: estimates only for cells with a finished "
             "run or a stale record (python bench/grid_speed.py "
