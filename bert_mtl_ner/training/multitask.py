@@ -101,8 +101,8 @@ class EpochTasks:
   def _batches_by_length(self, corpus: pipeline.EncodedCorpus):
     """``corpus``'s rows in batches, shortest first, for forward passes.
 
-    A batch pads to its longest row: batches of 64 consecutive MSRA training
-    sentences hold 2.7 times the tokens they carry, sorted ones 1.0 times.
+    A batch pads to its longest row: consecutive rows of mixed lengths are
+    mostly padding, sorted ones hardly any (``bench/reweighting.py``).
 
     Returns:
       The rows' order (row ``order[k]`` of ``corpus`` is the ``k``-th row the
