@@ -431,6 +431,27 @@ def test_the_chosen_best_row_gets_its_extra_seeds_planned(data_dir, tmp_path):
   assert len(extra) == 4
 
 
+def test_a_plan_of_other_seeds_is_estimated_from_every_seeds_runs(
+    data_dir, tmp_path):
+  """``--seeds=2`` plans seed 2 only, but its estimate (and so what
+  ``--budget_minutes`` lets start) comes from seed 1's run of the cell, not
+  from the epoch cap."""
+  folder = tmp_path / "runs" / "cluener" / "bilstm_crf" / "seed1"
+  folder.mkdir(parents=True)
+  (folder / "result.json").write_text(json.dumps({
+      "cell": "cluener/bilstm_crf", "seed": 1, "scores": {},
+      "best": {"dev_f1": 50.0, "epoch": 5, "epochs_run": 9,
+               "stopped_by": "early_stopping"},
+      "wall_seconds": 900.0}), encoding="utf-8")  # 100 s an epoch, 9 epochs
+  plan = run_app("experiments", "--preset=cpu", "--plan", "--seeds=2",
+                 "--cells=cluener/bilstm_crf$", f"--data_dir={data_dir}",
+                 f"--results_dir={tmp_path}")
+  rows = [line.split() for line in plan.stdout.splitlines()
+          if re.match(r"\S+/\S+\s+\d+\s", line)]
+  assert [r[:2] + r[4:6] for r in rows] == [
+      ["cluener/bilstm_crf", "2", "0.25", "h"]], plan.stdout
+
+
 def _planned(name, seed, state, result=None, former=None, model="mtl"):
   """A planned run of the full grid's cell ``name`` (cap 40, patience 3)."""
   cell = {c.name: c for c in grid_lib.build_grid()}[name]

@@ -185,10 +185,22 @@ class Grid:
   def plan(self, whole: bool = False):
     """(runs, how the estimates were made): the selected runs, or with
     ``whole`` every run of the grid."""
-    runs = plan_lib.build_plan(self.cells, self.preset, self.base, self.seeds,
-                               self.locked, self.encoder_sha,
-                               FLAGS.results_dir)
-    how = plan_lib.add_estimates(runs, self.throughput)  # from every run
+    def build(seeds):
+      return plan_lib.build_plan(self.cells, self.preset, self.base, seeds,
+                                 self.locked, self.encoder_sha,
+                                 FLAGS.results_dir)
+    runs = build(self.seeds)
+    # Estimates come from every run of every seed the preset has records
+    # of: with --seeds=2 the seconds per epoch and the epochs early stopping
+    # took are still those of seed 1's records (and --budget_minutes sees
+    # them), not the cap's worst case.
+    every = sorted(set(self.seeds) | set(self.preset.seeds)
+                   | set(self.preset.claim_seeds or ()))
+    pool = runs if every == sorted(self.seeds) else build(every)
+    how = plan_lib.add_estimates(pool, self.throughput)  # from every run
+    estimates = {(r.cell.name, r.seed): r.estimate_seconds for r in pool}
+    for r in runs:
+      r.estimate_seconds = estimates.get((r.cell.name, r.seed))
     if not whole:
       runs = [r for r in runs if re.search(self.select, r.cell.name)]
       if self.shard:
