@@ -194,8 +194,7 @@ class Grid:
     # of: with --seeds=2 the seconds per epoch and the epochs early stopping
     # took are still those of seed 1's records (and --budget_minutes sees
     # them), not the cap's worst case.
-    every = sorted(set(self.seeds) | set(self.preset.seeds)
-                   | set(self.preset.claim_seeds or ()))
+    every = sorted(set(self.seeds) | set(self.preset.seeds))
     pool = runs if every == sorted(self.seeds) else build(every)
     how = plan_lib.add_estimates(pool, self.throughput)  # from every run
     estimates = {(r.cell.name, r.seed): r.estimate_seconds for r in pool}
