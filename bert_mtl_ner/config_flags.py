@@ -9,7 +9,7 @@ from the command line are the same object.
 
 import dataclasses
 import typing
-from typing import Any, Optional, Sequence, Type, TypeVar
+from typing import Any, List, Optional, Sequence, Type, TypeVar
 
 from absl import flags
 
@@ -64,3 +64,24 @@ def from_flags(config_class: Type[C],
             for item in dataclasses.fields(config_class)}
   values.update(overrides)
   return config_class(**values)
+
+
+def to_args(config: Any) -> List[str]:
+  """The command-line flags that ``from_flags`` reads back into ``config``
+  (the inverse of ``from_flags``; fields that are None are left out, so they
+  keep their default None)."""
+  args = []
+  for item in dataclasses.fields(config):
+    key, value = item.name, getattr(config, item.name)
+    if value is None:
+      if item.default is not None:
+        raise ValueError(f"{key} is None, which no flag can say (its "
+                         f"default is {item.default!r})")
+      continue
+    if isinstance(value, bool):
+      value = "true" if value else "false"
+    elif isinstance(value, (list, tuple)):
+      value = ",".join(str(v) for v in value)
+    args.append(f"--{key}={value}")
+  return args
+

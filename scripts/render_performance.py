@@ -18,7 +18,7 @@ from bert_mtl_ner.io_utils import atomic_write_text  # pylint: disable=g-import-
 
 BEGIN, END = "<!-- performance:begin -->", "<!-- performance:end -->"
 ORDER = ("inference", "bulk", "training", "training_base", "grid_speed",
-         "reweighting", "crf", "pipeline")
+         "one_run_two_workers", "reweighting", "crf", "pipeline")
 PAGE = os.path.join("docs", "performance.md")
 
 

@@ -36,21 +36,6 @@ SETUP_FILES = ("flags.json", "model_config.json", "labels.json", "vocab.txt",
                "best.json", "metrics.jsonl")
 
 
-def free_ports(count):
-  sockets = [socket.socket() for _ in range(count)]
-  for s in sockets:
-    s.bind(("localhost", 0))
-  ports = [s.getsockname()[1] for s in sockets]
-  for s in sockets:
-    s.close()
-  return ports
-
-
-def tf_config(ports, index):
-  return json.dumps({"cluster": {"worker": [f"localhost:{p}" for p in ports]},
-                     "task": {"type": "worker", "index": index}})
-
-
 def train_args(toy_corpus, model_dir, *extra):
   return ["-m", "bert_mtl_ner.train", f"--train_file={toy_corpus}/train.txt",
           f"--dev_file={toy_corpus}/dev.txt", f"--model_dir={model_dir}",
@@ -61,12 +46,12 @@ def start_workers(args, tmp_path, ports=None, count=2):
   """``count`` workers of one cluster, each running ``python ARGS`` (a
   ``train`` command) as a multi-worker run; each has its own TMPDIR under
   tmp_path (returned) so that what it leaves there can be checked."""
-  ports = ports or free_ports(count)
+  ports = ports or cluster.free_ports(count)
   workers, tmpdirs = [], []
   for index in range(count):
     tmpdir = tmp_path / f"tmp_worker{index}"
     tmpdir.mkdir(exist_ok=True)
-    env = dict(os.environ, TF_CONFIG=tf_config(ports, index),
+    env = dict(os.environ, TF_CONFIG=cluster.local_tf_config(ports, index),
                TMPDIR=str(tmpdir))
     workers.append(subprocess.Popen(
         [sys.executable, *args,
@@ -245,14 +230,14 @@ def test_bad_setups_answer_in_one_line(toy_corpus, tmp_path):
 
 @pytest.mark.parametrize("index", [0, 1])
 def test_a_peer_that_never_comes_up_stops_the_run(toy_corpus, tmp_path, index):
-  ports = free_ports(2)
+  ports = cluster.free_ports(2)
   start = time.time()
   result = subprocess.run(
       [sys.executable, *train_args(
           toy_corpus, tmp_path / "m", "--epochs=1", "--worker_timeout=5",
           "--distribution_strategy=multi_worker_mirrored")],
       capture_output=True, text=True, timeout=300,
-      env=dict(os.environ, TF_CONFIG=tf_config(ports, index)))
+      env=dict(os.environ, TF_CONFIG=cluster.local_tf_config(ports, index)))
   assert result.returncode != 0
   assert time.time() - start < 120
   lines = [l for l in result.stderr.splitlines() if l.startswith("error:")]
@@ -266,7 +251,8 @@ def test_watchdog_names_only_the_unreachable_peers():
     listening.bind(("localhost", 0))
     listening.listen()
     up = f"localhost:{listening.getsockname()[1]}"
-    down = f"localhost:{free_ports(1)[0]}"
+    down = f"localhost:{cluster.free_ports(1)[0]}"
     line = watchdog.message("worker 0", 5, [("worker 1", up),
                                             ("worker 2", down)])
   assert f"worker 2 at {down}" in line and up not in line
+

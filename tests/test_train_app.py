@@ -9,12 +9,18 @@ import subprocess
 import sys
 import time
 
+import dataclasses
+
+from absl import flags
+import pytest
 import tensorflow as tf
 
 from conftest import SMALL_BERT
 from conftest import read_metrics
 from conftest import run_app
 from conftest import train_toy
+from bert_mtl_ner import config_flags
+from bert_mtl_ner.training.run_config import TrainRun
 
 SMOKE_CONFIG = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "configs", "smoke.cfg")
@@ -119,3 +125,20 @@ def test_tensorboard_logs_steps_of_short_epochs_and_a_labelled_heatmap(
   assert width > 200 and height > 200
   png = tf.io.decode_png(images[-1][2], channels=4).numpy()
   assert len({tuple(p) for p in png.reshape(-1, 4)[::97]}) > 20
+
+
+def test_a_run_given_as_flags_reads_back_as_the_same_run():
+  """``config_flags.to_args`` is what a run trained in another process (the
+  grid's ``--workers_per_run``) is told: ``train``'s flags read it back as
+  the same ``TrainRun``, lists, booleans, floats and unset fields alike."""
+  run = TrainRun(model="mtl", dataset="peoples_daily", model_dir="m",
+                 aux_tasks=["msra", "cluener"], aux_exclude=["a:dev", "a:test"],
+                 use_attention=False, learning_rate=2.5e-05, seed=7,
+                 unlabeled="cluener:test", dropout=0.0)
+  values = flags.FlagValues()
+  config_flags.define_flags(TrainRun, values)
+  values(["train", *config_flags.to_args(run)])
+  assert config_flags.from_flags(TrainRun, values) == run
+  with pytest.raises(ValueError, match="epochs is None"):
+    config_flags.to_args(dataclasses.replace(run, epochs=None))
+

@@ -23,10 +23,11 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
-from typing import Mapping, Optional, Tuple
+from typing import List, Mapping, Optional, Sequence, Tuple
 
 import tensorflow as tf
 
@@ -112,6 +113,25 @@ def read_tf_config(environ: Mapping[str, str] = os.environ) -> Optional[Role]:
     raise UsageError(f"{ENV}: task {task_type} {task_id} is not in the "
                      f"cluster ({', '.join(n for n, _ in addresses)})")
   return Role(task_type, task_id, tuple(addresses))
+
+
+def free_ports(count: int) -> List[int]:
+  """``count`` localhost ports free at the moment of the call."""
+  sockets = [socket.socket() for _ in range(count)]
+  try:
+    for s in sockets:
+      s.bind(("localhost", 0))
+    return [s.getsockname()[1] for s in sockets]
+  finally:
+    for s in sockets:
+      s.close()
+
+
+def local_tf_config(ports: Sequence[int], index: int) -> str:
+  """``TF_CONFIG`` of worker ``index`` of a cluster of workers on localhost
+  ``ports`` (worker 0 is the chief)."""
+  return json.dumps({"cluster": {"worker": [f"localhost:{p}" for p in ports]},
+                     "task": {"type": "worker", "index": index}})
 
 
 def write_dir(model_dir: str, role: Optional[Role]) -> str:
