@@ -503,6 +503,27 @@ def test_estimates_use_stale_records_and_the_epochs_early_stopping_took():
   assert plan[-1].estimate_seconds is None  # no rate at all for its cell
 
 
+def test_stale_rates_are_scaled_by_how_far_finished_runs_drifted_from_them():
+  """A cell known only from stale records is estimated at their seconds per
+  epoch times the median, over the cells that have both, of finished over
+  stale seconds per epoch (stale records were timed under other code and
+  loads); a cell with finished runs keeps its own rate."""
+  stale = lambda wall: _record(10, 6, wall)  # stopped early after 10 epochs
+  plan = [
+      _planned("msra/mtl", 1, "recorded", _record(10, 6, 2000.0)),
+      _planned("msra/mtl", 2, "stale", former=stale(1000.0)),  # 2x
+      _planned("cluener/mtl", 1, "recorded", _record(10, 6, 3000.0)),
+      _planned("cluener/mtl", 2, "stale", former=stale(1000.0)),  # 3x
+      _planned("cluener/bert_crf", 1, "recorded", _record(10, 6, 4000.0),
+               model="bert_crf"),
+      _planned("cluener/bert_crf", 2, "stale", former=stale(1000.0)),  # 4x
+      _planned("peoples_daily/mtl", 1, "stale", former=stale(500.0))]
+  how = plan_lib.add_estimates(plan, None)
+  assert plan[-1].estimate_seconds == 50.0 * 3 * 10  # median drift 3
+  assert plan[1].estimate_seconds == 200.0 * 10  # its own finished run's rate
+  assert "times 3.00 (median over the 3 cells" in how
+
+
 def test_a_capped_stale_record_raises_the_epochs_its_cell_is_expected_to_take():
   """A cell whose stale record its cap stopped while still improving needs at
   least that record's best epoch plus patience, whatever the median says."""

@@ -256,12 +256,19 @@ def add_estimates(plan: List[PlannedRun], throughput: Optional[Dict]) -> str:
       if measured and done.get("wall_seconds"):
         ratios.append(done["wall_seconds"] / measured)
   scale = statistics.median(ratios) if ratios else 1.0
+  # Stale records were timed under other settings, code and loads: where a
+  # cell has both, how much slower (or faster) its finished runs' epochs are.
+  drifts = [statistics.mean(by_cell[c]) / statistics.mean(per_epoch[c])
+            for c in sorted(set(by_cell) & set(per_epoch))]
+  drift = statistics.median(drifts) if drifts else 1.0
   for r in plan:
     if r.finished:
       r.estimate_seconds = r.result["wall_seconds"]
-    elif r.cell.name in by_cell or r.cell.name in per_epoch:
-      rates = by_cell.get(r.cell.name) or per_epoch[r.cell.name]
-      r.estimate_seconds = statistics.mean(rates) * epochs(r)
+    elif r.cell.name in by_cell:
+      r.estimate_seconds = statistics.mean(by_cell[r.cell.name]) * epochs(r)
+    elif r.cell.name in per_epoch:
+      r.estimate_seconds = (statistics.mean(per_epoch[r.cell.name]) * drift
+                            * epochs(r))
     elif throughput:
       measured = _measured_estimate(r.run, r.cell, throughput, epochs(r))
       r.estimate_seconds = measured * scale if measured else None
@@ -279,12 +286,18 @@ def add_estimates(plan: List[PlannedRun], throughput: Optional[Dict]) -> str:
     expect += (f"; at least the best epoch plus patience of a cell's stale "
                f"records that their cap stopped ({len(floors)} cell"
                f"{'s' if len(floors) > 1 else ''})")
+  stale = "its stale records"
+  if drifts:
+    stale += (f" times {drift:.2f} (median over the {len(drifts)} cell"
+              f"{'s' if len(drifts) > 1 else ''} with both of their finished "
+              "runs' seconds per epoch over their stale records')")
   if not throughput:
     return ("no throughput.json: estimates only for cells with a finished "
-            "run or a stale record (python bench/grid_speed.py "
+            f"run or a stale record (the seconds per epoch of the cell's "
+            f"finished runs, else of {stale}; python bench/grid_speed.py "
             f"--output_json=...); {expect}")
   return (f"estimates: the seconds per epoch of the same cell's finished "
-          f"runs, else of its stale records, else the rates of {THROUGHPUT} "
+          f"runs, else of {stale}, else the rates of {THROUGHPUT} "
           f"({throughput['command']}) scaled by {scale:.2f} (median of "
           f"recorded runs' wall time over their estimate from those rates, "
           f"{len(ratios)} runs, stale ones included), times the epochs "
