@@ -84,4 +84,3 @@ def to_args(config: Any) -> List[str]:
       value = ",".join(str(v) for v in value)
     args.append(f"--{key}={value}")
   return args
-
