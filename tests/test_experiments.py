@@ -613,35 +613,41 @@ def test_claims_say_better_only_when_interval_and_seeds_agree():
       "yet" in headline.claims(summary([1.0], 0.1, 0.9))
 
 
+def _verdict_summary(delta, stops, missing_seeds=0):
+  """A report's summary with one claim (MSRA: MTL against BERT-CRF), two
+  seeds a side whose differences are all ``delta``."""
+  cell = lambda variant: {"label": variant, "variant": variant,
+                          "seeds": [1, 2], "missing_seeds": missing_seeds}
+  return {"meta": {}, "best_single_task": {"msra": "msra/bert_crf"},
+          "cells": {"msra/mtl": cell("mtl"), "msra/bert_crf": cell(
+              "bert_crf")},
+          "runs": [{"cell": c, "seed": s, "stopped_by": stops}
+                   for c in ("msra/mtl", "msra/bert_crf") for s in (1, 2)],
+          "significance": [{
+              "a": "msra/mtl", "b": "msra/bert_crf", "scoring": "msra_test",
+              "metric": "f1", "per_seed": {"deltas": [delta, delta],
+                                           "mean": delta},
+              "bootstrap": {"delta": delta, "low": delta - 0.5,
+                            "high": delta + 0.5, "p": 0.01}}]}
+
+
 def test_the_readme_says_where_the_cpu_presets_verdicts_differ():
-  def summary(delta, stops):
-    cell = lambda variant: {"label": variant, "variant": variant,
-                            "seeds": [1, 2], "missing_seeds": 0}
-    return {"meta": {}, "best_single_task": {"msra": "msra/bert_crf"},
-            "cells": {"msra/mtl": cell("mtl"), "msra/bert_crf": cell(
-                "bert_crf")},
-            "runs": [{"cell": c, "seed": s, "stopped_by": stops}
-                     for c in ("msra/mtl", "msra/bert_crf") for s in (1, 2)],
-            "significance": [{
-                "a": "msra/mtl", "b": "msra/bert_crf", "scoring": "msra_test",
-                "metric": "f1", "per_seed": {"deltas": [delta, delta],
-                                             "mean": delta},
-                "bootstrap": {"delta": delta, "low": delta - 0.5,
-                              "high": delta + 0.5, "p": 0.01}}]}
+  summary = _verdict_summary
   better, worse = summary(2.0, "early_stopping"), summary(-2.0,
                                                           "early_stopping")
   assert headline.verdicts(better)[
       "MSRA: MTL − the best single-task BERT row"] == "better"
   line = headline.verdict_line(better, worse)
-  assert "on the 3 claims above: the same verdict on 2; **a different " \
-      "verdict on 1** (" in line and "no comparison yet" not in line
+  # The two claims neither report measured compare nothing.
+  assert "on the 3 claims above: **a different verdict on 1** (" in line
+  assert "no comparison yet on 2" in line and "same verdict" not in line
   assert "MSRA: MTL − the best single-task BERT row: cpu preset better, " \
       "full preset worse" in line
   same = headline.verdict_line(better, summary(1.5, "early_stopping"))
-  assert "same verdict" in same and "1 better" in same
+  assert "the same verdict on 1 (1 better)" in same
   # A capped run takes the verdict away, on either side.
   capped = headline.verdict_line(summary(2.0, "cap"), better)
-  assert "no comparison yet on 1, where one preset calls nothing" in capped
+  assert "no comparison yet on 3, where one preset calls nothing" in capped
   assert "cpu preset not called, full preset better" in capped
   assert "different verdict" not in capped
   # So does a verdict of one seed pair: its training noise is not measured.
@@ -651,9 +657,38 @@ def test_the_readme_says_where_the_cpu_presets_verdicts_differ():
       "MSRA: MTL − the best single-task BERT row"] == "worse (one seed pair)"
   single = headline.verdict_line(better, one)
   assert "cpu preset better, full preset worse (one seed pair)" in single
-  assert "no comparison yet on 1" in single and "different" not in single
-  assert "no comparison yet on 1" in headline.verdict_line(one, one)
+  assert "no comparison yet on 3" in single and "different" not in single
+  assert "no comparison yet on 3" in headline.verdict_line(one, one)
+  # And one of a pair with seeds still to run: they may change it.
+  partial = headline.verdict_line(better, summary(1.5, "early_stopping", 1))
+  assert "cpu preset better, full preset better (seeds missing)" in partial
+  assert "no comparison yet on 3" in partial and "same verdict" not in partial
   assert headline.verdict_line(None, better) == ""
+
+
+def test_the_readme_says_which_former_verdicts_survived_convergence():
+  claim = "MSRA: MTL − the best single-task BERT row"
+  # The former grid's verdicts stand as it called them, capped runs and all.
+  former = _verdict_summary(-2.0, "cap")
+  assert headline.verdicts(former)[claim] == "not called"
+  assert headline.verdicts(former, heed_cap=False)[claim] == "worse"
+  survived = headline.convergence_line(
+      former, _verdict_summary(-1.0, "early_stopping"))
+  assert "on the 3 claims above: the same verdict on 1 (1 worse)" in survived
+  assert "different verdict" not in survived
+  changed = headline.convergence_line(
+      former, _verdict_summary(1.0, "early_stopping"))
+  assert f"**a different verdict on 1** ({claim}: then worse, now better)" \
+      in changed
+  # A converged pair with seeds still to run settles nothing yet.
+  partial = headline.convergence_line(
+      former, _verdict_summary(-1.0, "early_stopping", missing_seeds=1))
+  assert headline.verdicts(_verdict_summary(
+      0.0, "early_stopping", missing_seeds=1))[claim] == \
+      "no difference shown" + headline.SEEDS_MISSING
+  assert "not settled yet on 3" in partial and "same verdict" not in partial
+  assert f"{claim}: then worse, now worse (seeds missing)" in partial
+  assert headline.convergence_line(None, former) == ""
 
 
 def test_claims_report_the_cap_on_auxiliary_batches_once_it_ran():

@@ -324,13 +324,27 @@ def _cap_claim(rows: List[Dict], cells: Dict) -> List[str]:
 
 
 ONE_PAIR = " (one seed pair)"  # a verdict whose training noise is unmeasured
+# A verdict from fewer seeds than the grid plans: the rest may change it.
+SEEDS_MISSING = " (seeds missing)"
 
 
-def verdicts(summary: Optional[Dict]) -> Dict[str, str]:
+def verdicts(summary: Optional[Dict], heed_cap: bool = True
+             ) -> Dict[str, str]:
   """What a report shows on each claim, by claim: MTL against the best
   single-task BERT row on each corpus, and each ablation (``_verdict``'s
   words, without its explanations; ``ONE_PAIR`` marks a better or worse that
-  rests on one seed pair)."""
+  rests on one seed pair, ``SEEDS_MISSING`` any other verdict of a pair with
+  seeds still to run).
+
+  Args:
+    summary: a report's ``summary.json``, or None.
+    heed_cap: when False, a run stopped at its epoch cap does not take the
+      verdict away: the verdicts a report called before the cap rule (the
+      former capped grid's).
+
+  Returns:
+    The verdict by claim; empty without a summary.
+  """
   if not summary:
     return {}
   cells, rows = summary["cells"], summary["significance"]
@@ -350,12 +364,48 @@ def verdicts(summary: Optional[Dict]) -> Dict[str, str]:
       continue
     capped = sum(1 for run in summary["runs"]
                  if run["cell"] in (row["a"], row["b"])
-                 and stopped_by(summary, run) == "cap")
+                 and stopped_by(summary, run) == "cap") if heed_cap else 0
     verdict = _verdict(row, capped).split(":")[0].split(" (")[0]
     one_pair = len(row["per_seed"]["deltas"]) == 1
-    result[claim] = verdict + (ONE_PAIR if one_pair and verdict in (
-        "better", "worse") else "")
+    missing = any(cells[c].get("missing_seeds") for c in (row["a"], row["b"]))
+    if one_pair and verdict in ("better", "worse"):
+      verdict += ONE_PAIR
+    elif missing and verdict != "not measured yet":
+      verdict += SEEDS_MISSING
+    result[claim] = verdict
   return result
+
+
+def _undecided(verdict: str) -> bool:
+  """A verdict that calls nothing yet: a run behind it capped or not run, or
+  one seed pair, or seeds still to run."""
+  return verdict in ("not called", "not measured yet") or \
+      verdict.endswith((ONE_PAIR, SEEDS_MISSING))
+
+
+def _compare(mine: Dict[str, str], theirs: Dict[str, str], names: tuple
+             ) -> tuple:
+  """Claim by claim, ``mine`` against ``theirs``: (the verdicts both reach,
+  the texts of the claims where they differ, the texts of the claims where
+  one side calls nothing yet). ``names`` are the two sides' names."""
+  same, differ, open_ = [], [], []
+  for claim, verdict in mine.items():
+    other = theirs.get(claim, "not measured yet")
+    text = f"{claim}: {names[0]} {verdict}, {names[1]} {other}"
+    if verdict == other and not _undecided(verdict):
+      same.append(verdict)
+    elif _undecided(verdict) or _undecided(other):
+      open_.append(text)
+    else:
+      differ.append(text)
+  return same, differ, open_
+
+
+def _same_part(same: List[str]) -> str:
+  """"the same verdict on N (n1 better, n2 worse, ...)"."""
+  counts = collections.Counter(same)
+  return f"the same verdict on {len(same)} (" + ", ".join(
+      f"{n} {verdict}" for verdict, n in sorted(counts.items())) + ")"
 
 
 def verdict_line(cpu: Optional[Dict], full: Optional[Dict]) -> str:
@@ -366,27 +416,14 @@ def verdict_line(cpu: Optional[Dict], full: Optional[Dict]) -> str:
   mine, theirs = verdicts(cpu), verdicts(full)
   if not mine or not theirs:
     return ""
-  undecided = lambda v: v in ("not called", "not measured yet") or \
-      v.endswith(ONE_PAIR)
-  same, differ, open_ = [], [], []
-  for claim, verdict in mine.items():
-    other = theirs.get(claim, "not measured yet")
-    text = f"{claim}: cpu preset {verdict}, full preset {other}"
-    if verdict == other and not verdict.endswith(ONE_PAIR):
-      same.append(verdict)
-    elif undecided(verdict) or undecided(other):
-      open_.append(text)
-    else:
-      differ.append(text)
+  same, differ, open_ = _compare(mine, theirs, ("cpu preset", "full preset"))
   if not differ and not open_:
     counts = collections.Counter(same)
     return ("- **The cpu preset** reaches the same verdict as the full "
             "preset on every claim above (" + ", ".join(
                 f"{n} {verdict}" for verdict, n in sorted(counts.items()))
             + ").")
-  parts = []
-  if same:
-    parts.append(f"the same verdict on {len(same)}")
+  parts = [_same_part(same)] if same else []
   if differ:
     parts.append(f"**a different verdict on {len(differ)}** (it trains on "
                  "small subsets of each corpus, where what a multi-task "
@@ -394,14 +431,51 @@ def verdict_line(cpu: Optional[Dict], full: Optional[Dict]) -> str:
   if open_:
     parts.append(f"no comparison yet on {len(open_)}, where one preset calls "
                  "nothing because a run behind the claim stopped at its "
-                 "epoch cap or has not run, or rests on one seed pair (" +
+                 "epoch cap or has not run, or rests on one seed pair or on "
+                 "part of its seeds (" +
                  "; ".join(open_) + ")")
   return (f"- **The cpu preset against the full preset**, on the "
           f"{len(mine)} claims above: " + "; ".join(parts) + ".")
 
 
+def convergence_line(former: Optional[Dict], full: Optional[Dict]) -> str:
+  """One bullet: which of the former capped grid's verdicts survived
+  convergence. The former grid's verdicts are taken as it called them (its
+  runs stopped at their cap, which the rule of ``_verdict`` now refuses);
+  the converged grid's as ``claims`` calls them.
+
+  Args:
+    former: the former full grid's ``summary.json`` (``FORMER_FULL``), or
+      None.
+    full: the full report's ``summary.json``, or None.
+
+  Returns:
+    The bullet, or "" without both reports.
+  """
+  then, now = verdicts(former, heed_cap=False), verdicts(full)
+  if not then or not now:
+    return ""
+  same, differ, open_ = _compare(then, now, ("then", "now"))
+  parts = [_same_part(same)] if same else []
+  if differ:
+    parts.append(f"**a different verdict on {len(differ)}** (" +
+                 "; ".join(differ) + ")")
+  if open_:
+    parts.append(f"not settled yet on {len(open_)}, where the converged grid "
+                 "has not run all the seeds of the claim (" +
+                 "; ".join(open_) + ")")
+  return ("- **The converged grid against the former capped one** (its "
+          f"[report](docs/results/{FORMER_FULL}/REPORT.md): most runs "
+          "stopped at their epoch cap; its verdicts as it called them, "
+          f"capped runs and all), on the {len(then)} claims above: "
+          + "; ".join(parts) + ".")
+
+
 def readme_claims(root: str) -> str:
   results = os.path.join(root, "docs", "results")
   full = load(os.path.join(results, "full", "summary.json"))
-  line = verdict_line(load(os.path.join(results, "cpu", "summary.json")), full)
-  return claims(full) + ("\n" + line if line else "")
+  lines = [verdict_line(load(os.path.join(results, "cpu", "summary.json")),
+                        full),
+           convergence_line(load(os.path.join(results, FORMER_FULL,
+                                              "summary.json")), full)]
+  return "\n".join([claims(full)] + [line for line in lines if line])
