@@ -401,11 +401,15 @@ def _compare(mine: Dict[str, str], theirs: Dict[str, str], names: tuple
   return same, differ, open_
 
 
+def _counts(same: List[str]) -> str:
+  """"n1 better, n2 worse, ...": how many claims reach each verdict."""
+  return ", ".join(f"{n} {verdict}" for verdict, n in
+                   sorted(collections.Counter(same).items()))
+
+
 def _same_part(same: List[str]) -> str:
   """"the same verdict on N (n1 better, n2 worse, ...)"."""
-  counts = collections.Counter(same)
-  return f"the same verdict on {len(same)} (" + ", ".join(
-      f"{n} {verdict}" for verdict, n in sorted(counts.items())) + ")"
+  return f"the same verdict on {len(same)} ({_counts(same)})"
 
 
 def verdict_line(cpu: Optional[Dict], full: Optional[Dict]) -> str:
@@ -418,11 +422,8 @@ def verdict_line(cpu: Optional[Dict], full: Optional[Dict]) -> str:
     return ""
   same, differ, open_ = _compare(mine, theirs, ("cpu preset", "full preset"))
   if not differ and not open_:
-    counts = collections.Counter(same)
     return ("- **The cpu preset** reaches the same verdict as the full "
-            "preset on every claim above (" + ", ".join(
-                f"{n} {verdict}" for verdict, n in sorted(counts.items()))
-            + ").")
+            f"preset on every claim above ({_counts(same)}).")
   parts = [_same_part(same)] if same else []
   if differ:
     parts.append(f"**a different verdict on {len(differ)}** (it trains on "
