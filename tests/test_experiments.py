@@ -524,6 +524,59 @@ def test_stale_rates_are_scaled_by_how_far_finished_runs_drifted_from_them():
   assert "times 3.00 (median over the 3 cells" in how
 
 
+def test_a_cell_without_runs_borrows_its_models_rate_scaled_by_epoch_cost():
+  """A cell with no finished run takes the seconds per epoch of the finished
+  cells of its model, on its corpus when there are any, scaled by how much
+  more an epoch of it costs at the measured rates (the auxiliary sentences an
+  uncapped run trains on): before its stale records, timed under other code
+  and machines."""
+  throughput = {"command": "bench", "rates": {
+      f"{d}/{m}": {"train": 100.0, "predict": 1000.0}
+      for d in ("msra", "peoples_daily", "cluener")
+      for m in ("mtl", "bilstm_crf")}, "sizes": {
+          "cluener:train": 1000, "cluener:dev": 100, "cluener:test": 100,
+          "msra:train": 4000, "msra:dev": 300, "msra:test": 300,
+          "peoples_daily:train": 2000, "peoples_daily:dev": 200,
+          "peoples_daily:test": 200}}
+
+  def planned(name, state, result=None, former=None, model="mtl",
+              aux_ratio=1.0):
+    cell = {c.name: c for c in grid_lib.build_grid(
+        extra=("mtl_uncapped",))}[name]
+    aux = {"cluener": ["msra", "peoples_daily"], "msra": ["peoples_daily"],
+           "peoples_daily": ["msra"]}[cell.dataset] if model == "mtl" else []
+    run = types.SimpleNamespace(
+        epochs=40, patience=3, model=model, aux_tasks=aux,
+        aux_ratio=aux_ratio, unlabeled="cluener:test"
+        if model == "mtl" and cell.dataset == "cluener" else None)
+    return plan_lib.PlannedRun(cell, 1, run, state, result, former=former)
+
+  plan = [planned("cluener/mtl", "recorded", _record(10, 7, 4000.0)),
+          planned("peoples_daily/mtl", "recorded", _record(10, 7, 9000.0)),
+          planned("msra/bilstm_crf", "recorded", _record(10, 7, 1000.0),
+                  model="bilstm_crf"),
+          # Its stale record (50 s an epoch) is not used: cluener/mtl is.
+          planned("cluener/mtl_no_attention", "stale",
+                  former=_record(10, 6, 500.0)),
+          planned("cluener/mtl_uncapped", "todo", aux_ratio=0.0),
+          planned("peoples_daily/bilstm_crf", "todo", model="bilstm_crf")]
+  how = plan_lib.add_estimates(plan, throughput)
+  # An epoch of cluener/mtl trains 1000 + 1000 sentences (the auxiliary cap)
+  # and tags 100 + 6000 + 2 * 100; uncapped, it trains 1000 + 6100.
+  capped, uncapped = 2000 / 100 + 6300 / 1000, 7100 / 100 + 6300 / 1000
+  epochs = 10  # the median of the runs that stopped early
+  no_attention, no_cap, bilstm = (r.estimate_seconds for r in plan[3:])
+  assert no_attention == pytest.approx(400.0 * epochs)
+  assert no_cap == pytest.approx(400.0 * uncapped / capped * epochs)
+  # No BiLSTM-CRF cell on People's Daily: MSRA's, at their costs' ratio.
+  assert bilstm == pytest.approx(100.0 * (20 + 0.2) / (40 + 0.3) * epochs)
+  assert "(3 cells)" in how
+  # Without measured rates no cost compares two cells: the stale record.
+  plan_lib.add_estimates(plan, None)
+  assert plan[3].estimate_seconds == 50.0 * epochs
+  assert plan[4].estimate_seconds is None
+
+
 def test_a_capped_stale_record_raises_the_epochs_its_cell_is_expected_to_take():
   """A cell whose stale record its cap stopped while still improving needs at
   least that record's best epoch plus patience, whatever the median says."""
@@ -540,6 +593,13 @@ def test_a_capped_stale_record_raises_the_epochs_its_cell_is_expected_to_take():
                    former=_record(10, 4, 1000.0, cap=10))]
   how = plan_lib.add_estimates(plan + finished, None)
   assert plan[0].estimate_seconds == 100.0 * 9
+  assert "cap stopped" not in how
+  # Once early stopping has ended a run of the cell itself, that run says how
+  # long the cell trains: the capped record's floor goes.
+  plan = [_planned("peoples_daily/mtl", 1, "recorded", _record(9, 6, 900.0)),
+          _planned("peoples_daily/mtl", 2, "stale", former=improving)]
+  how = plan_lib.add_estimates(plan + finished, None)
+  assert plan[1].estimate_seconds == 100.0 * 9
   assert "cap stopped" not in how
 
 

@@ -11,9 +11,18 @@ The estimate of a run, in order of preference:
 1. the seconds per epoch of the same cell's finished runs (any seed), times
    the epochs expected (a seed's epochs vary far more than its seconds per
    epoch: one run's wall time says little of the next one's);
-2. the seconds per epoch of the same cell's stale records (made with other
+2. the seconds per epoch of the finished runs of the other cells of the same
+   model (those on the same corpus when there are any: an ablation borrows its
+   multi-task cell's, ``mtl_uncapped`` its corpus's ``mtl``), each scaled by
+   how much more one epoch of this run costs than one of theirs at the rates
+   of ``throughput.json`` (below; it counts the sentences an epoch trains and
+   tags, so a run without the auxiliary cap costs more), times the epochs
+   expected. These runs trained under the current settings and code; the
+   stale records of the next rule did not, and were often timed on another
+   machine;
+3. the seconds per epoch of the same cell's stale records (made with other
    settings, on the same corpora and model), times the epochs expected;
-3. throughput measured on this machine (``bench/grid_speed.py`` writes
+4. throughput measured on this machine (``bench/grid_speed.py`` writes
    ``throughput.json`` beside the records: sentences/s of training and tagging
    for each model and corpus), times the sentences an epoch trains and tags,
    times the epochs expected, scaled by how far such estimates fell from the
@@ -25,7 +34,9 @@ the finished runs of the same model that stopped early once there are
 run is no median); the cap while none has (the estimate is then an upper
 bound). A stale record of the same cell that its cap stopped raises that to
 its best epoch plus ``patience``: the run was still improving there, and
-would have trained at least that long. A finished run costs its own wall time.
+would have trained at least that long; once early stopping has ended a run of
+the cell under the current settings, that run says how long it takes, and the
+floor goes. A finished run costs its own wall time.
 """
 
 import dataclasses
@@ -188,6 +199,44 @@ def _measured_estimate(run: TrainRun, cell: Cell, throughput: Dict,
           + evaluation / rate["predict"])
 
 
+def _epoch_cost(run: TrainRun, cell: Cell, throughput: Dict
+                ) -> Optional[float]:
+  """Seconds one epoch of ``run`` costs at the rates of ``throughput`` (the
+  sentences it trains and tags), without the scoring at its end."""
+  one = _measured_estimate(run, cell, throughput, 1)
+  return None if one is None else one - _measured_estimate(run, cell,
+                                                           throughput, 0)
+
+
+def borrowed_rates(plan: Sequence[PlannedRun], by_cell: Dict[str, List[float]],
+                   throughput: Optional[Dict]) -> Dict[str, float]:
+  """Per cell without a finished run, seconds per epoch from the finished
+  runs of the cells of its model (``by_cell``: their seconds per epoch), each
+  scaled by the ratio of the two cells' ``_epoch_cost``: the cells on its
+  corpus when there are any, else those on every corpus (their mean)."""
+  if not throughput:
+    return {}
+  cells = {}
+  for r in plan:
+    cells.setdefault(r.cell.name, r)
+  costs = {name: _epoch_cost(r.run, r.cell, throughput)
+           for name, r in cells.items()}
+  borrowed = {}
+  for name, r in cells.items():
+    if name in by_cell or not costs[name]:
+      continue
+    found: Dict[bool, List[float]] = {}
+    for other in by_cell:
+      if cells[other].run.model == r.run.model and costs.get(other):
+        found.setdefault(cells[other].cell.dataset == r.cell.dataset,
+                         []).append(statistics.mean(by_cell[other])
+                                    * costs[name] / costs[other])
+    rates = found.get(True) or found.get(False)
+    if rates:
+      borrowed[name] = statistics.mean(rates)
+  return borrowed
+
+
 def _epochs_run(result: Dict) -> Optional[int]:
   return (result.get("best") or {}).get("epochs_run")
 
@@ -217,9 +266,14 @@ def expected_epochs(ran: Dict[str, List[int]]) -> Dict[str, float]:
 
 def capped_floors(plan: Sequence[PlannedRun]) -> Dict[str, int]:
   """Per cell, the epochs its capped stale records show it needs at least:
-  their best epoch plus the planned ``patience``."""
+  their best epoch plus the planned ``patience``; none for a cell with a
+  finished run that early stopping ended."""
+  ended = {r.cell.name for r in plan if r.finished
+           and records.stopped_by(r.result) == "early_stopping"}
   floors: Dict[str, int] = {}
   for r in plan:
+    if r.cell.name in ended:
+      continue
     epoch = ((r.former or {}).get("best") or {}).get("epoch")
     if epoch and records.stopped_by(r.former) == "cap":
       floors[r.cell.name] = max(floors.get(r.cell.name, 0),
@@ -261,17 +315,22 @@ def add_estimates(plan: List[PlannedRun], throughput: Optional[Dict]) -> str:
   drifts = [statistics.mean(by_cell[c]) / statistics.mean(per_epoch[c])
             for c in sorted(set(by_cell) & set(per_epoch))]
   drift = statistics.median(drifts) if drifts else 1.0
+  borrowed = borrowed_rates(plan, by_cell, throughput)
   for r in plan:
     if r.finished:
       r.estimate_seconds = r.result["wall_seconds"]
     elif r.cell.name in by_cell:
       r.estimate_seconds = statistics.mean(by_cell[r.cell.name]) * epochs(r)
+    elif r.cell.name in borrowed:
+      r.estimate_seconds = borrowed[r.cell.name] * epochs(r)
     elif r.cell.name in per_epoch:
       r.estimate_seconds = (statistics.mean(per_epoch[r.cell.name]) * drift
                             * epochs(r))
     elif throughput:
       measured = _measured_estimate(r.run, r.cell, throughput, epochs(r))
       r.estimate_seconds = measured * scale if measured else None
+    else:
+      r.estimate_seconds = None
   if typical:
     expect = ("epochs expected: " + ", ".join(
         f"{k or 'any model'} {v:g} ({len(counts[k])} run"
@@ -297,7 +356,10 @@ def add_estimates(plan: List[PlannedRun], throughput: Optional[Dict]) -> str:
             f"finished runs, else of {stale}; python bench/grid_speed.py "
             f"--output_json=...); {expect}")
   return (f"estimates: the seconds per epoch of the same cell's finished "
-          f"runs, else of {stale}, else the rates of {THROUGHPUT} "
+          f"runs, else of the finished runs of the cells of its model (on its "
+          f"corpus if any) times the ratio of an epoch's cost at the rates of "
+          f"{THROUGHPUT} ({len(borrowed)} cell"
+          f"{'s' if len(borrowed) != 1 else ''}), else of {stale}, else the rates of {THROUGHPUT} "
           f"({throughput['command']}) scaled by {scale:.2f} (median of "
           f"recorded runs' wall time over their estimate from those rates, "
           f"{len(ratios)} runs, stale ones included), times the epochs "
