@@ -17,8 +17,8 @@ sys.path.insert(0, ROOT)
 from bert_mtl_ner.io_utils import atomic_write_text  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 BEGIN, END = "<!-- performance:begin -->", "<!-- performance:end -->"
-ORDER = ("inference", "bulk", "training", "training_base", "grid_speed",
-         "one_run_two_workers", "reweighting", "crf", "pipeline")
+ORDER = ("inference", "bulk", "training", "training_base", "lstm_trace",
+         "grid_speed", "one_run_two_workers", "reweighting", "crf", "pipeline")
 PAGE = os.path.join("docs", "performance.md")
 
 

@@ -8,6 +8,7 @@ from transformers import BertConfig, TFBertModel
 from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.keras import keras
 from bert_mtl_ner.layers import bert_encoder
+from bert_mtl_ner.layers import lstm as lstm_lib
 from bert_mtl_ner.models import TRAINABLE, ModelConfig, build_model
 
 LABELS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
@@ -47,6 +48,53 @@ def test_bilstm_output_ignores_padding():
                  "attention_mask": tf.constant([[1, 1, 1]])})["emissions"]
   padded = model(_inputs())["emissions"][1:, :3]
   np.testing.assert_allclose(short.numpy(), padded.numpy(), atol=1e-5)
+
+
+def _traced_bilstm(layer, x, mask):
+  """Outputs and gradients of a BiLSTM over ``layer`` in a traced function,
+  and the names of the functions the trace put into its graph."""
+  bilstm = keras.layers.Bidirectional(layer)
+  bilstm(x, mask=mask)
+
+  @tf.function
+  def forward_backward(x):
+    with tf.GradientTape() as tape:
+      tape.watch(x)
+      y = bilstm(x, mask=mask)
+      loss = tf.reduce_sum(y * y)
+    return [y, *tape.gradient(loss, [x, *bilstm.trainable_weights])]
+
+  graph = forward_backward.get_concrete_function(x).graph.as_graph_def()
+  return bilstm, forward_backward, {f.signature.name for f in
+                                    graph.library.function}
+
+
+def test_lstm_without_cudnn_matches_keras_lstm():
+  x = tf.random.stateless_normal([3, 7, 5], seed=[1, 2])
+  mask = tf.sequence_mask([7, 4, 1], 7)
+  ref, ref_fn, ref_names = _traced_bilstm(
+      keras.layers.LSTM(6, return_sequences=True, name="lstm"), x, mask)
+  ours, our_fn, our_names = _traced_bilstm(
+      lstm_lib.LSTM(6, cudnn=False, return_sequences=True, name="lstm"), x,
+      mask)
+  # Bidirectional's copies keep the choice; the weights keep Keras's names.
+  assert not ours.forward_layer.cudnn and not ours.backward_layer.cudnn
+  assert [w.name.split("/", 1)[1] for w in ours.weights] == [
+      w.name.split("/", 1)[1] for w in ref.weights]
+  # Keras's LSTM traces the cuDNN variant beside the standard kernel; ours
+  # does not.
+  assert any("gpu_lstm" in name for name in ref_names)
+  assert not any("gpu_lstm" in name for name in our_names)
+  # The same numbers, forward and backward, to the bit.
+  ours.set_weights(ref.get_weights())
+  for got, expected in zip(our_fn(x), ref_fn(x)):
+    np.testing.assert_array_equal(got, expected)
+  # Without a GPU the default is the same as cudnn=False; the choice made is
+  # kept in the config.
+  default = lstm_lib.LSTM(4)
+  assert default.cudnn == lstm_lib.gpu_visible()
+  assert lstm_lib.LSTM.from_config(
+      lstm_lib.LSTM(4, cudnn=True).get_config()).cudnn
 
 
 def test_word2vec_embeddings_are_loaded(write):

@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from bert_mtl_ner.keras import keras
 from bert_mtl_ner.layers.crf import CRF
+from bert_mtl_ner.layers.lstm import LSTM
 from bert_mtl_ner.models.config import ModelConfig
 
 
@@ -34,7 +35,7 @@ def bilstm_stack(features, mask, config: ModelConfig, prefix: str = ""):
       features = keras.layers.Dropout(config.dropout,
                                       name=f"{prefix}lstm_dropout_{i}")(features)
     features = keras.layers.Bidirectional(
-        keras.layers.LSTM(config.lstm_units, return_sequences=True),
+        LSTM(config.lstm_units, return_sequences=True),
         name=f"{prefix}bilstm_{i}")(features, mask=bool_mask)
   return features
 
