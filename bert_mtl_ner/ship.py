@@ -352,11 +352,17 @@ def main(argv) -> None:
   types = sorted(tags_lib.entity_types([labels]))
   full = scored(inference.Tagger.from_model_dir(FLAGS.model_dir,
                                                 FLAGS.batch_size),
-                sentences, types)
-  choice = (choice_lib.alternatives(
-      FLAGS.model_dir, run_flags, FLAGS.alternatives,
-      lambda path: choice_scores(path, fit_sentences, types, seen,
-                                 FLAGS.batch_size), FLAGS.fit_split)
+                sentences, types, seen)
+
+  def choice_score(path: str) -> Dict:
+    if (FLAGS.fit_split == FLAGS.split and os.path.samefile(
+        path, FLAGS.model_dir)):  # the split just scored, by the same run
+      return {"f1": full["f1"], "novelty": full["novelty"]}
+    return choice_scores(path, fit_sentences, types, seen, FLAGS.batch_size)
+
+  choice = (choice_lib.alternatives(FLAGS.model_dir, run_flags,
+                                    FLAGS.alternatives, choice_score,
+                                    FLAGS.fit_split)
             if FLAGS.alternatives else None)
   alternatives_flag = (" --alternatives=" + ",".join(
       f"runs/{run['name']}" for run in choice["runs"])) if choice else ""
