@@ -60,7 +60,7 @@ def measure(datasets, jit: bool):
   from bert_mtl_ner.data import pipeline  # pylint: disable=g-import-not-at-top
   from bert_mtl_ner.data import registry  # pylint: disable=g-import-not-at-top
   from bert_mtl_ner.data import tags as tags_lib  # pylint: disable=g-import-not-at-top
-  from bert_mtl_ner.experiments import presets, runner  # pylint: disable=g-import-not-at-top
+  from bert_mtl_ner.experiments import presets, run_spec  # pylint: disable=g-import-not-at-top
   from bert_mtl_ner.keras import keras  # pylint: disable=g-import-not-at-top
   from bert_mtl_ner.models import build_model  # pylint: disable=g-import-not-at-top
   from bert_mtl_ner.training import run as run_lib  # pylint: disable=g-import-not-at-top
@@ -79,7 +79,7 @@ def measure(datasets, jit: bool):
     train = list(registry.read_split(dataset, "train", FLAGS.data_dir))
     dev = list(registry.read_split(dataset, "dev", FLAGS.data_dir))
     for model in MODELS:
-      run = runner.cell_run(base, _cell(dataset, model), 1, tempfile.mkdtemp(),
+      run = run_spec.cell_run(base, _cell(dataset, model), 1, tempfile.mkdtemp(),
                             preset)
       vocab = run_lib.resolve_vocab_file(run)
       tokenizer = tokenization.CharTokenizer.from_vocab_file(vocab)

@@ -55,7 +55,7 @@ def cell_run(cell_name: str, model_dir: str):
   """The ``TrainRun`` of ``cell_name`` as the full grid builds it, with one
   epoch of ``--train_limit`` sentences into ``model_dir``."""
   from bert_mtl_ner.experiments import grid as grid_lib  # pylint: disable=g-import-not-at-top
-  from bert_mtl_ner.experiments import presets, runner  # pylint: disable=g-import-not-at-top
+  from bert_mtl_ner.experiments import presets, run_spec  # pylint: disable=g-import-not-at-top
   from bert_mtl_ner.training.run_config import TrainRun  # pylint: disable=g-import-not-at-top
   preset = presets.get_preset("full")
   cell = next(c for c in grid_lib.build_grid() if c.name == cell_name)
@@ -64,7 +64,7 @@ def cell_run(cell_name: str, model_dir: str):
     base = dataclasses.replace(base, bert_model=FLAGS.bert_model)
   else:
     base = dataclasses.replace(base, bert_random_init=True)
-  run = runner.cell_run(base, cell, 1, model_dir, preset)
+  run = run_spec.cell_run(base, cell, 1, model_dir, preset)
   return dataclasses.replace(
       run, model_dir=model_dir, epochs=1, train_limit=FLAGS.train_limit,
       dev_limit=FLAGS.dev_limit, progress=False)

@@ -39,7 +39,7 @@ from bert_mtl_ner.data import pipeline  # pylint: disable=g-bad-import-order,wro
 from bert_mtl_ner.data import tags as tags_lib  # pylint: disable=g-bad-import-order,wrong-import-position
 from bert_mtl_ner.experiments import grid as grid_lib  # pylint: disable=g-bad-import-order,wrong-import-position
 from bert_mtl_ner.experiments import presets  # pylint: disable=g-bad-import-order,wrong-import-position
-from bert_mtl_ner.experiments import runner  # pylint: disable=g-bad-import-order,wrong-import-position
+from bert_mtl_ner.experiments import run_spec  # pylint: disable=g-bad-import-order,wrong-import-position
 from bert_mtl_ner.models import build_model  # pylint: disable=g-bad-import-order,wrong-import-position
 from bert_mtl_ner.training import run as run_lib  # pylint: disable=g-bad-import-order,wrong-import-position
 from bert_mtl_ner.training import trainer as trainer_lib  # pylint: disable=g-bad-import-order,wrong-import-position
@@ -62,7 +62,7 @@ def _run():
   if os.path.isdir(encoder):
     base = dataclasses.replace(base, bert_model=encoder)
   cell = next(c for c in grid_lib.build_grid() if c.name == CELL)
-  run = runner.cell_run(base, cell, 1, tempfile.mkdtemp(), preset)
+  run = run_spec.cell_run(base, cell, 1, tempfile.mkdtemp(), preset)
   return run
 
 

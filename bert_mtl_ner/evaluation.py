@@ -3,7 +3,6 @@
 from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
-from seqeval.metrics import classification_report
 from seqeval.scheme import IOB2, Entities
 
 from bert_mtl_ner import progress as progress_lib
@@ -28,6 +27,9 @@ def score(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]
     "macro_f1", "support", "per_type": {TYPE: {precision, recall, f1,
     support}}}``, scores as percentages.
   """
+  # seqeval.metrics imports scikit-learn (about a second) for one warning
+  # class: imported here, so that processes that never score do not pay it.
+  from seqeval.metrics import classification_report  # pylint: disable=g-import-not-at-top
   gold = [list(g) for g in gold]
   pred = [list(p) for p in pred]
   for g, p in zip(gold, pred):

@@ -8,10 +8,11 @@ once it is complete, so an interrupted write leaves the previous file intact.
 import contextlib
 import ctypes
 import hashlib
+import json
 import os
 import shutil
 import tempfile
-from typing import Iterator, TextIO
+from typing import Any, Iterator, TextIO
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -116,6 +117,11 @@ def atomic_write_text(path: str, text: str, encoding: str = "utf-8") -> None:
   """Writes ``text`` to ``path`` atomically (see ``atomic_open``)."""
   with atomic_open(path, encoding=encoding) as stream:
     stream.write(text)
+
+
+def write_json(path: str, value: Any) -> None:
+  """Writes ``value`` as indented UTF-8 JSON, atomically."""
+  atomic_write_text(path, json.dumps(value, ensure_ascii=False, indent=1) + "\n")
 
 
 def _exchange(a: str, b: str) -> bool:

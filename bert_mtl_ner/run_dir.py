@@ -26,17 +26,13 @@ import tensorflow as tf
 
 from bert_mtl_ner import tokenization
 from bert_mtl_ner.errors import DataError, UsageError
-from bert_mtl_ner.io_utils import atomic_write_text
+from bert_mtl_ner.io_utils import write_json
 from bert_mtl_ner.keras import keras
 from bert_mtl_ner.models import ModelConfig, build_model
 
 BEST_POINTER = "best.json"
 # An ensemble's members: their flags and how each run ended (``ensembling``).
 MEMBERS = "members.json"
-
-
-def write_json(path: str, value: Any) -> None:
-  atomic_write_text(path, json.dumps(value, ensure_ascii=False, indent=1) + "\n")
 
 
 def read_json(path: str) -> Any:

@@ -226,6 +226,7 @@ def test_a_small_grid_pretrains_once_and_runs_in_two_workers(
   again = run_app("experiments", *args, timeout=900)
   assert "pretraining the grid's encoder" not in again.stdout
   assert "seed 1" not in again.stdout
+  assert "nothing to train" in again.stdout  # and no worker started
   again_report = (tmp_path / "REPORT.md").read_text(encoding="utf-8")
   assert "reused from the cache" in again_report
   assert "without the cached encoder (no `../shared`), about" in again_report
@@ -402,6 +403,28 @@ def test_plan_total_says_when_runs_have_no_estimate():
                                 "least 0.50 h with 2 workers (1 run without "
                                 "an estimate)")
   assert left(None, None) == "left: 2 runs, none with an estimate"
+
+
+_WITHOUT_TENSORFLOW = """
+import atexit, runpy, sys
+atexit.register(lambda: print("loaded:", sorted(
+    m for m in ("tensorflow", "sklearn") if m in sys.modules)))
+sys.argv = ["experiments", *sys.argv[1:]]
+runpy.run_module("bert_mtl_ner.experiments", run_name="__main__")
+"""
+
+
+def test_the_plan_starts_without_tensorflow(tmp_path):
+  """``--plan`` reads records and flags only: neither TensorFlow nor
+  scikit-learn (through seqeval) is imported: it starts without their
+  import time."""
+  result = subprocess.run(
+      [sys.executable, "-c", _WITHOUT_TENSORFLOW, "--preset=smoke", "--plan",
+       "--pretrain=", f"--results_dir={tmp_path}"],
+      capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert "left:" in result.stdout
+  assert result.stdout.strip().endswith("loaded: []"), result.stdout[-300:]
 
 
 def test_the_chosen_best_row_gets_its_extra_seeds_planned(data_dir, tmp_path):

@@ -9,7 +9,8 @@ from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.keras import keras
 from bert_mtl_ner.layers import bert_encoder
 from bert_mtl_ner.layers import lstm as lstm_lib
-from bert_mtl_ner.models import TRAINABLE, ModelConfig, build_model
+from bert_mtl_ner.models import (MODELS, TRAINABLE, USES_BERT, ModelConfig,
+                                 build_model)
 
 LABELS = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
 
@@ -26,6 +27,11 @@ def _config(name, **overrides):
 def _inputs():
   return {"input_ids": tf.constant([[2, 5, 6, 3, 0], [2, 7, 3, 0, 0]]),
           "attention_mask": tf.constant([[1, 1, 1, 1, 0], [1, 1, 1, 0, 0]])}
+
+
+def test_every_model_name_of_the_run_flags_has_a_builder():
+  assert set(MODELS) == set(TRAINABLE) | {"ensemble"}
+  assert set(USES_BERT) <= set(TRAINABLE)
 
 
 @pytest.mark.parametrize("name", sorted(TRAINABLE))  # ensembles: test_ensemble

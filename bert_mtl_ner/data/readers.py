@@ -29,7 +29,7 @@ repairs are counted and reported in one warning per file.
 
 import json
 import os
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from absl import logging
 
@@ -51,15 +51,21 @@ def iter_lines(path: str) -> Iterator[Tuple[int, str]]:
   """
   with open(path, "rb") as stream:
     for number, raw in enumerate(stream, 1):
-      try:
-        line = raw.decode("utf-8")
-      except UnicodeDecodeError as err:
-        raise DataError(path, number,
-                        f"invalid UTF-8 at byte {err.start} of the line",
-                        raw.decode("utf-8", "backslashreplace").rstrip("\r\n"))
-      if number == 1:
-        line = line.lstrip("\ufeff")
-      yield number, line.rstrip("\r\n")
+      yield number, _decode_line(path, number, raw)
+
+
+def _decode_line(path: str, number: int, raw: bytes) -> str:
+  """One line of ``path`` as text, without its line break (and, on line 1,
+  without a byte order mark)."""
+  try:
+    line = raw.decode("utf-8")
+  except UnicodeDecodeError as err:
+    raise DataError(path, number,
+                    f"invalid UTF-8 at byte {err.start} of the line",
+                    raw.decode("utf-8", "backslashreplace").rstrip("\r\n"))
+  if number == 1:
+    line = line.lstrip("\ufeff")
+  return line.rstrip("\r\n")
 
 
 def read_documents(stream, name: str) -> Iterator[Tuple[int, str]]:
@@ -84,44 +90,76 @@ def _split_row(fmt: str, line: str) -> List[str]:
   return line.split()
 
 
+_BLANK = "blank"  # a line between sentences
+_DROPPED = "dropped"  # an MSRA token with an empty tag
+
+
 def _read_columns(path: str, fmt: str, scheme: str,
                   report: ReadReport) -> Iterator[Sentence]:
-  """Reads the one-token-per-line formats (msra, peoples_daily, conll)."""
+  """Reads the one-token-per-line formats (msra, peoples_daily, conll).
+
+  A corpus repeats few distinct lines (MSRA's train file: 2.2 million lines,
+  11170 distinct), so each distinct line is decoded and checked once
+  (``_row``), keyed by its bytes; the rest is a dictionary lookup per line.
+  """
+  rows: Dict[bytes, Union[str, Tuple[str, str]]] = {}
   tokens: List[str] = []
   raw_tags: List[str] = []
   start_line = 0
-  for number, line in iter_lines(path):
-    if not line.strip():
-      if tokens:
-        yield _finish(path, start_line, tokens, raw_tags, scheme, report)
-        tokens, raw_tags = [], []
-      continue
-    fields = _split_row(fmt, line)
-    if fmt == "conll":
-      ok = len(fields) >= 2
-    else:
-      ok = len(fields) == 2 and fields[0] != ""
-    if not ok:
-      raise DataError(path, number, f"expected {_LAYOUT[fmt]}, found "
-                      f"{len(fields)} column(s)", line)
-    token, tag = fields[0], fields[-1]
-    if tag == "" and fmt == "msra":
-      report.dropped_tokens += 1
-      report.dropped_lines.append(number)
-      continue
-    try:
-      tags_lib.parse_tag(tag, scheme)
-    except ValueError as err:
-      raise DataError(path, number, str(err), line) from None
-    if len(token) != 1 and fmt != "conll":
-      raise DataError(path, number,
-                      f"expected one character, found {len(token)}", line)
-    if not tokens:
-      start_line = number
-    tokens.append(token)
-    raw_tags.append(tag)
+  with open(path, "rb") as stream:
+    for number, raw in enumerate(stream, 1):
+      row = rows.get(raw)
+      if row is None:
+        row = _row(path, number, raw, fmt, scheme)
+        if number > 1:  # line 1 may start with a byte order mark
+          rows[raw] = row
+      if row is _BLANK:
+        if tokens:
+          yield _finish(path, start_line, tokens, raw_tags, scheme, report)
+          tokens, raw_tags = [], []
+        continue
+      if row is _DROPPED:
+        report.dropped_tokens += 1
+        report.dropped_lines.append(number)
+        continue
+      if not tokens:
+        start_line = number
+      tokens.append(row[0])
+      raw_tags.append(row[1])
   if tokens:
     yield _finish(path, start_line, tokens, raw_tags, scheme, report)
+
+
+def _row(path: str, number: int, raw: bytes, fmt: str, scheme: str
+         ) -> Union[str, Tuple[str, str]]:
+  """What one line of a column file holds: ``_BLANK``, ``_DROPPED`` or
+  (token, tag).
+
+  Raises:
+    DataError: naming the line, when it is not of the format.
+  """
+  line = _decode_line(path, number, raw)
+  if not line.strip():
+    return _BLANK
+  fields = _split_row(fmt, line)
+  if fmt == "conll":
+    ok = len(fields) >= 2
+  else:
+    ok = len(fields) == 2 and fields[0] != ""
+  if not ok:
+    raise DataError(path, number, f"expected {_LAYOUT[fmt]}, found "
+                    f"{len(fields)} column(s)", line)
+  token, tag = fields[0], fields[-1]
+  if tag == "" and fmt == "msra":
+    return _DROPPED
+  try:
+    tags_lib.parse_tag(tag, scheme)
+  except ValueError as err:
+    raise DataError(path, number, str(err), line) from None
+  if len(token) != 1 and fmt != "conll":
+    raise DataError(path, number,
+                    f"expected one character, found {len(token)}", line)
+  return token, tag
 
 
 _LAYOUT = {

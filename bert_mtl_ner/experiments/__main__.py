@@ -37,11 +37,10 @@ from bert_mtl_ner.experiments import presets as presets_lib
 from bert_mtl_ner.experiments import pretrained
 from bert_mtl_ner.experiments import records
 from bert_mtl_ner.experiments import report as report_lib
-from bert_mtl_ner.experiments import runner
+from bert_mtl_ner.experiments import run_spec
 from bert_mtl_ner.experiments import unseen
 from bert_mtl_ner.experiments import workers
-from bert_mtl_ner.io_utils import atomic_write_text
-from bert_mtl_ner.run_dir import write_json
+from bert_mtl_ner.io_utils import atomic_write_text, write_json
 from bert_mtl_ner.training.run_config import TrainRun
 
 config_flags.define_flags(TrainRun)
@@ -222,22 +221,30 @@ class Grid:
     left = self.start + 60 * FLAGS.budget_minutes - time.time()
     return (run.estimate_seconds or 0) <= left
 
+  def to_train(self, runs):
+    """The runs of ``runs`` that this grid still has to train, or to record
+    (finished here but without a record in the preset's record folder)."""
+    return [r for r in runs if r.state in ("todo", "stale") or (
+        r.state == "done" and self.preset.record_dir)]
+
   def run(self, claim: bool, after_each=None) -> None:
     """Trains and scores every planned run without a result; with ``claim``
     only those this process claims first (see ``workers``); ``after_each()``
     after every run."""
+    # The training code (TensorFlow) is imported by the runs alone, so that
+    # --plan and --report start without it.
+    from bert_mtl_ner.experiments import runner  # pylint: disable=g-import-not-at-top
     version = records.code_version(str(pretrained.REPO_ROOT))
     skipped = set()
     while True:
       runs, _ = self.plan()
-      todo = [r for r in runs if (r.state in ("todo", "stale") or (
-          r.state == "done" and self.preset.record_dir))
-              and (r.cell.name, r.seed) not in skipped]
+      todo = [r for r in self.to_train(runs)
+              if (r.cell.name, r.seed) not in skipped]
       if not todo:
         return
       r = todo[0]
       skipped.add((r.cell.name, r.seed))
-      folder = runner.run_path(FLAGS.results_dir, r.cell, r.seed)
+      folder = run_spec.run_path(FLAGS.results_dir, r.cell, r.seed)
       if r.state == "done":  # finished here, not yet recorded: record it
         runner.run_cell(self.base, r.cell, r.seed, self.preset,
                         FLAGS.results_dir, self.locked, self.encoder_sha)
@@ -316,11 +323,17 @@ def main(argv) -> None:
         bar.n = sum(1 for r in grid.plan()[0] if r.finished)
         bar.refresh()
       poll()
-      if jobs > 1:
+      # No more workers than runs to train; none (and no TensorFlow) when
+      # every run is finished and recorded.
+      todo = len(grid.to_train(planned))
+      if min(jobs, todo) > 1:
         workers.clear_claims(FLAGS.results_dir)
-        workers.run_workers(sys.argv[1:], jobs, poll)
-      else:
+        workers.run_workers(sys.argv[1:], min(jobs, todo), poll)
+      elif todo:
         grid.run(claim=False, after_each=poll)
+      else:
+        print("nothing to train: every selected run has its result",
+              flush=True)
   runs, _ = grid.plan(whole=True)
   meta = {"preset": preset.name, "description": preset.description,
           "command": relative_command(sys.argv[1:]),

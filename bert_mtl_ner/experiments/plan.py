@@ -47,7 +47,7 @@ from typing import Dict, List, Optional, Sequence
 
 from bert_mtl_ner.experiments import presets as presets_lib
 from bert_mtl_ner.experiments import records
-from bert_mtl_ner.experiments import runner
+from bert_mtl_ner.experiments import run_spec
 from bert_mtl_ner.experiments.grid import Cell
 from bert_mtl_ner.training.run_config import TrainRun
 
@@ -83,14 +83,14 @@ def _local_result(folder: str) -> Optional[Dict]:
 def _state(cell: Cell, seed: int, run: TrainRun, preset, encoder,
            results_dir: str):
   """(state, result, differences, stale record) of one planned run."""
-  expected = runner.planned_identity(run, preset, encoder)
+  expected = run_spec.planned_identity(run, preset, encoder)
   if preset.record_dir:
     _, recorded, diffs = records.lookup(preset.record_dir, cell.dataset,
                                         cell.variant, seed, expected)
     if recorded is not None:
       return (("stale", None, diffs, recorded) if diffs
               else ("recorded", recorded, [], None))
-  local = _local_result(runner.run_path(results_dir, cell, seed))
+  local = _local_result(run_spec.run_path(results_dir, cell, seed))
   if local is not None and local.get("identity", expected) == expected:
     return "done", local, [], None
   return "todo", None, [], None
@@ -135,8 +135,8 @@ def build_plan(cells: Sequence[Cell], preset, base: TrainRun,
   docstring)."""
 
   def planned(cell, seed, state_note="", undecided=False):
-    folder = runner.run_path(results_dir, cell, seed)
-    run = runner.cell_run(base, cell, seed, folder, preset, locked)
+    folder = run_spec.run_path(results_dir, cell, seed)
+    run = run_spec.cell_run(base, cell, seed, folder, preset, locked)
     state, result, diffs, former = _state(cell, seed, run, preset, encoder,
                                           results_dir)
     if state == "todo" and undecided:

@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Tuple
 from absl import logging
 
 from bert_mtl_ner.errors import UsageError
-from bert_mtl_ner.pretraining.mlm import HF_FILES
+from bert_mtl_ner.pretraining.config import HF_FILES
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 SUMMARY = "pretraining.json"

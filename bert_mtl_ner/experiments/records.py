@@ -28,7 +28,7 @@ import numpy as np
 
 from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.io_utils import atomic_write_text, sha256_file
-from bert_mtl_ner.models import USES_BERT
+from bert_mtl_ner.training.names import USES_BERT
 
 # Flags that do not change what a run learns or scores.
 NOT_IDENTITY = ("model_dir", "data_dir", "progress", "log_every",

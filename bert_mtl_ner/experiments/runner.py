@@ -25,54 +25,13 @@ from bert_mtl_ner import inference
 from bert_mtl_ner import run_dir
 from bert_mtl_ner.data import overlap
 from bert_mtl_ner.errors import UsageError
+from bert_mtl_ner.experiments import run_spec
 from bert_mtl_ner.experiments import records
 from bert_mtl_ner.experiments.grid import Cell
 from bert_mtl_ner.experiments.presets import Preset
 from bert_mtl_ner.keras import keras
 from bert_mtl_ner.training import run as run_lib
 from bert_mtl_ner.training.run_config import TrainRun
-
-
-def run_path(results_dir: str, cell: Cell, seed: int) -> str:
-  return os.path.join(results_dir, "runs", cell.dataset, cell.variant,
-                      f"seed{seed}")
-
-
-def finished(folder: str) -> bool:
-  return os.path.exists(os.path.join(folder, "result.json"))
-
-
-def cell_run(base: TrainRun, cell: Cell, seed: int, folder: str,
-             preset: Optional[Preset] = None,
-             locked: Sequence[str] = ()) -> TrainRun:
-  """The ``TrainRun`` of one cell and seed on top of ``base``.
-
-  Args:
-    base: defaults < preset < command line.
-    cell: the cell; its own fields come last.
-    seed: the seed.
-    folder: the run's folder.
-    preset: its ``cell_overrides`` apply before the cell's fields.
-    locked: fields given on the command line, which ``cell_overrides`` leave
-      alone.
-  """
-  changes = {k: v for k, v in (preset.overrides_for(cell.name) if preset
-                               else {}).items() if k not in locked}
-  changes.update({k: (list(v) if isinstance(v, tuple) else v)
-                  for k, v in cell.overrides})
-  changes.setdefault("aux_tasks", [])
-  changes.setdefault("unlabeled", None)
-  return dataclasses.replace(base, dataset=cell.dataset, seed=seed,
-                             model_dir=os.path.join(folder, "model"),
-                             train_file=None, dev_file=None, **changes)
-
-
-def planned_identity(run: TrainRun, preset: Preset,
-                     encoder: Optional[str]) -> Dict:
-  """The identity (``records.identity``) of a planned run, with the preset's
-  evaluation subset."""
-  return dict(records.identity(dataclasses.asdict(run), encoder),
-              eval_limit=preset.eval_limit)
 
 
 def run_cell(base: TrainRun, cell: Cell, seed: int, preset: Preset,
@@ -91,10 +50,10 @@ def run_cell(base: TrainRun, cell: Cell, seed: int, preset: Preset,
   Raises:
     UsageError: a stale record without ``rerun_stale``.
   """
-  folder = run_path(results_dir, cell, seed)
+  folder = run_spec.run_path(results_dir, cell, seed)
   result_path = os.path.join(folder, "result.json")
-  run = cell_run(base, cell, seed, folder, preset, locked)
-  expected = planned_identity(run, preset, encoder)
+  run = run_spec.cell_run(base, cell, seed, folder, preset, locked)
+  expected = run_spec.planned_identity(run, preset, encoder)
   record_file = None
   if preset.record_dir:
     record_file, recorded, diffs = records.lookup(
@@ -104,7 +63,7 @@ def run_cell(base: TrainRun, cell: Cell, seed: int, preset: Preset,
         return recorded
       if not rerun_stale:
         raise UsageError(records.stale_message([(record_file, diffs)]))
-  if finished(folder):
+  if run_spec.finished(folder):
     with open(result_path, encoding="utf-8") as stream:
       result = json.load(stream)
     if result.get("identity", expected) == expected:

@@ -19,6 +19,7 @@ from bert_mtl_ner.models.bilstm_crf import build_bilstm_crf
 from bert_mtl_ner.models.config import ModelConfig
 from bert_mtl_ner.models.ensemble import build_ensemble
 from bert_mtl_ner.models.mtl import build_mtl
+from bert_mtl_ner.training import names
 
 MODELS: Dict[str, Callable[[ModelConfig], keras.Model]] = {
     "bilstm_crf": build_bilstm_crf,
@@ -28,9 +29,9 @@ MODELS: Dict[str, Callable[[ModelConfig], keras.Model]] = {
     "ensemble": lambda config: build_ensemble(config, _build),
 }
 
-USES_BERT = ("bert_crf", "bert_bilstm_crf", "mtl")
+USES_BERT = names.USES_BERT
 # What `train` trains: an ensemble is assembled from trained runs instead.
-TRAINABLE = tuple(name for name in MODELS if name != "ensemble")
+TRAINABLE = names.MODELS
 
 
 def build_model(config: ModelConfig) -> keras.Model:

@@ -7,6 +7,9 @@ from bert_mtl_ner import config_flags
 from bert_mtl_ner.data import text_corpus
 from bert_mtl_ner.pretraining import masking
 
+# Files of the Hugging Face directory that a run's export (``mlm``) writes.
+HF_FILES = ("config.json", "tf_model.h5", "vocab.txt")
+
 
 @dataclasses.dataclass
 class PretrainRun:

@@ -31,11 +31,9 @@ from bert_mtl_ner.io_utils import staging_dir
 from bert_mtl_ner.keras import keras
 from bert_mtl_ner.layers import bert_encoder
 from bert_mtl_ner.pretraining import masking
+from bert_mtl_ner.pretraining.config import HF_FILES
 from bert_mtl_ner.training.optimization import WarmupLinearDecay
 from bert_mtl_ner.training.trainer import random_generators
-
-# Files of the Hugging Face directory that ``export`` writes.
-HF_FILES = ("config.json", "tf_model.h5", "vocab.txt")
 
 
 _DROPOUTS = ("hidden_dropout_prob", "attention_probs_dropout_prob")

@@ -24,8 +24,9 @@ import tensorflow as tf
 
 from bert_mtl_ner.errors import UsageError
 from bert_mtl_ner.training import cluster
+from bert_mtl_ner.training import names
 
-STRATEGIES = ("one_device", "mirrored", "multi_worker_mirrored", "tpu")
+STRATEGIES = names.STRATEGIES
 
 
 def make_strategy(name: str, tpu: Optional[str] = None,

@@ -7,9 +7,10 @@ from typing import List, Sequence, Tuple
 import tensorflow as tf
 
 from bert_mtl_ner.keras import keras
+from bert_mtl_ner.training import names
 
 
-SCHEDULES = ("linear", "constant")
+SCHEDULES = names.LR_SCHEDULES
 
 
 @keras.utils.register_keras_serializable(package="bert_mtl_ner")

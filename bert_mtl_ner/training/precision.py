@@ -14,8 +14,9 @@ from typing import List, Optional
 import tensorflow as tf
 
 from bert_mtl_ner.keras import keras
+from bert_mtl_ner.training import names
 
-POLICIES = ("none", "mixed_float16", "mixed_bfloat16")
+POLICIES = names.PRECISION_POLICIES
 
 
 def set_policy(name: str) -> None:

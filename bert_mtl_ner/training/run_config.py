@@ -10,11 +10,7 @@ from typing import List, Optional
 from bert_mtl_ner import config_flags
 from bert_mtl_ner.data import readers
 from bert_mtl_ner.data import tags as tags_lib
-from bert_mtl_ner.models import TRAINABLE
-from bert_mtl_ner.training import distribution
-from bert_mtl_ner.training import optimization
-from bert_mtl_ner.training import precision
-from bert_mtl_ner.training import trainer as trainer_lib
+from bert_mtl_ner.training import names
 
 
 @dataclasses.dataclass
@@ -22,7 +18,7 @@ class TrainRun:
   """One training run (each field is also a flag of the train app)."""
   # What to train on.
   model: str = config_flags.field(
-      "bert_bilstm_crf", choices=list(TRAINABLE), help="Model to build.")
+      "bert_bilstm_crf", choices=list(names.MODELS), help="Model to build.")
   dataset: Optional[str] = config_flags.field(
       None,
       help="Registered dataset (msra, peoples_daily, cluener); or give "
@@ -111,7 +107,7 @@ class TrainRun:
   task_hidden_units: int = config_flags.field(
       256, help="mtl: each task's hidden layer.")
   task_schedule: str = config_flags.field(
-      "proportional", choices=trainer_lib.SCHEDULES,
+      "proportional", choices=names.TASK_SCHEDULES,
       help="mtl: how batches pick a task.")
   task_temperature: float = config_flags.field(
       2.0, help="mtl: T of --task_schedule=temperature.")
@@ -153,7 +149,7 @@ class TrainRun:
   warmup_ratio: float = config_flags.field(
       0.1, help="Share of steps of linear warmup.")
   lr_schedule: str = config_flags.field(
-      "linear", choices=optimization.SCHEDULES,
+      "linear", choices=names.LR_SCHEDULES,
       help="After warmup: linear (decay to 0 at the last epoch, the paper's) "
       "or constant (the peak rate until early stopping; with linear, the cap "
       "favours the last epochs).")
@@ -167,12 +163,12 @@ class TrainRun:
       True, help="Deterministic ops (same seed, same result on CPU).")
   # Scale.
   mixed_precision: str = config_flags.field(
-      "none", choices=precision.POLICIES,
+      "none", choices=names.PRECISION_POLICIES,
       help="Compute in 16 bits (variables, emissions and the CRF stay float32).")
   jit_compile: bool = config_flags.field(
       False, help="Compile the forward and backward pass with XLA.")
   distribution_strategy: str = config_flags.field(
-      "one_device", choices=distribution.STRATEGIES,
+      "one_device", choices=names.STRATEGIES,
       help="tf.distribute strategy: one_device, mirrored (local GPUs or CPU "
            "devices), multi_worker_mirrored (TF_CONFIG), tpu (--tpu).")
   tpu: Optional[str] = config_flags.field(

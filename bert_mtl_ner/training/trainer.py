@@ -33,12 +33,13 @@ from bert_mtl_ner.io_utils import atomic_write_text
 from bert_mtl_ner.keras import keras
 from bert_mtl_ner.training import distribution
 from bert_mtl_ner.training import loss as loss_lib
+from bert_mtl_ner.training import names
 from bert_mtl_ner.training import optimization
 from bert_mtl_ner.training import precision
 from bert_mtl_ner.training import summaries
 
 Evaluate = Callable[[], Dict]
-SCHEDULES = ("proportional", "temperature", "round_robin")
+SCHEDULES = names.TASK_SCHEDULES
 # One signature for every batch shape: each head's step is traced once.
 BATCH_SPEC = {
     "input_ids": tf.TensorSpec([None, None], tf.int32),
