@@ -200,3 +200,38 @@ def test_reading_streams_in_constant_memory(tmp_path):
   assert result["sentences"] == 40000 and result["entities"] == {"PER": 40000}
   # Holding the sentences would take tens of MB; a stream holds one at a time.
   assert peak < 1_000_000, peak
+
+
+@pytest.mark.parametrize("fmt,content", [
+    ("msra", "\ufeff张\tB-PER\n张\tB-PER\n三\tI-PER\n0\t\n\n张\tB-PER\n0\t\n"
+             "\r\n三\tI-PER\n"),
+    ("peoples_daily", "李 B-PER\r\n李 B-PER\n\n李 O\n李 X-FOO\n李 O\n李 X-FOO\n"),
+    ("msra", "\ufeff张\tO\n\ufeff张\tO\n"),  # a BOM is dropped on line 1 only
+])
+def test_remembering_distinct_lines_reads_as_checking_every_line(
+    write, monkeypatch, fmt, content):
+  """The column reader checks each distinct line once; with nothing
+  remembered (``_MAX_ROWS`` 0) every line is checked where it is, and the
+  sentences, counts and first error are the same."""
+  path = write("repeated.txt", content)
+
+  def outcome():
+    report = ReadReport()
+    try:
+      sentences = list(readers.read_file(path, fmt, report=report))
+    except DataError as err:
+      return str(err)
+    return sentences, report
+
+  remembered = outcome()
+  monkeypatch.setattr(readers, "_MAX_ROWS", 0)
+  assert outcome() == remembered
+  if fmt == "msra" and "0" in content:
+    sentences, report = remembered
+    assert [(s.text, s.line) for s in sentences] == [("张张三", 1),
+                                                    ("张", 6), ("三", 9)]
+    assert report.dropped_lines == [4, 7]
+  elif fmt == "peoples_daily":
+    assert remembered.startswith(f"{path}:5:")  # the first X-FOO
+  else:
+    assert remembered.startswith(f"{path}:2: expected one character")

@@ -92,6 +92,7 @@ def _split_row(fmt: str, line: str) -> List[str]:
 
 _BLANK = "blank"  # a line between sentences
 _DROPPED = "dropped"  # an MSRA token with an empty tag
+_MAX_ROWS = 1 << 20  # distinct lines remembered: memory stays bounded
 
 
 def _read_columns(path: str, fmt: str, scheme: str,
@@ -101,6 +102,8 @@ def _read_columns(path: str, fmt: str, scheme: str,
   A corpus repeats few distinct lines (MSRA's train file: 2.2 million lines,
   11170 distinct), so each distinct line is decoded and checked once
   (``_row``), keyed by its bytes; the rest is a dictionary lookup per line.
+  A file of more distinct lines than ``_MAX_ROWS`` has the rest checked
+  each time they occur.
   """
   rows: Dict[bytes, Union[str, Tuple[str, str]]] = {}
   tokens: List[str] = []
@@ -111,7 +114,7 @@ def _read_columns(path: str, fmt: str, scheme: str,
       row = rows.get(raw)
       if row is None:
         row = _row(path, number, raw, fmt, scheme)
-        if number > 1:  # line 1 may start with a byte order mark
+        if number > 1 and len(rows) < _MAX_ROWS:  # line 1 may have a BOM
           rows[raw] = row
       if row is _BLANK:
         if tokens:
