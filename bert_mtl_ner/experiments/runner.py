@@ -25,8 +25,8 @@ from bert_mtl_ner import inference
 from bert_mtl_ner import run_dir
 from bert_mtl_ner.data import overlap
 from bert_mtl_ner.errors import UsageError
-from bert_mtl_ner.experiments import run_spec
 from bert_mtl_ner.experiments import records
+from bert_mtl_ner.experiments import run_spec
 from bert_mtl_ner.experiments.grid import Cell
 from bert_mtl_ner.experiments.presets import Preset
 from bert_mtl_ner.keras import keras
