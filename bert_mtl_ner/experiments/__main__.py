@@ -325,11 +325,11 @@ def main(argv) -> None:
       poll()
       # No more workers than runs to train; none (and no TensorFlow) when
       # every run is finished and recorded.
-      todo = len(grid.to_train(planned))
-      if min(jobs, todo) > 1:
+      needed = min(jobs, len(grid.to_train(planned)))
+      if needed > 1:
         workers.clear_claims(FLAGS.results_dir)
-        workers.run_workers(sys.argv[1:], min(jobs, todo), poll)
-      elif todo:
+        workers.run_workers(sys.argv[1:], needed, poll)
+      elif needed:
         grid.run(claim=False, after_each=poll)
       else:
         print("nothing to train: every selected run has its result",
