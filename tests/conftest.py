@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+import app_fork
+
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
@@ -133,12 +135,16 @@ SMALL_BERT = ["--bert_model=tiny", "--bert_hidden_size=16", "--bert_num_layers=1
 
 
 def run_app(module, *args, stdin=None, check=True, timeout=600):
-  """``python -m bert_mtl_ner.MODULE ARGS`` as a user runs it; with ``check``
-  it must succeed within ``timeout`` seconds. Returns the CompletedProcess
-  (text stdout and stderr)."""
-  result = subprocess.run([sys.executable, "-m", f"bert_mtl_ner.{module}",
-                           *args], capture_output=True, text=True, input=stdin,
-                          timeout=timeout)
+  """``python -m bert_mtl_ner.MODULE ARGS`` as a user runs it, in a process
+  of its own forked from one that has imported TensorFlow (``app_fork``);
+  with ``check`` it must succeed within ``timeout`` seconds. Returns the
+  CompletedProcess (text stdout and stderr)."""
+  if app_fork.enabled() and not app_fork.needs_fresh_interpreter(args):
+    result = app_fork.run(module, args, stdin, timeout)
+  else:
+    result = subprocess.run([sys.executable, "-m", f"bert_mtl_ner.{module}",
+                             *args], capture_output=True, text=True,
+                            input=stdin, timeout=timeout)
   if check:
     assert result.returncode == 0, result.stderr[-3000:]
   return result
