@@ -1072,6 +1072,14 @@ def test_the_claims_say_how_far_the_grid_is(tmp_path):
   (former / "summary.json").write_text(json.dumps(summary), encoding="utf-8")
   names = [name for name, _ in headline.readme_columns(str(tmp_path))]
   assert len(names) == 3 and "former full grid" in names[1]
+  # ... and the full grid misses runs: once it has them all, it goes.
+  full = tmp_path / "docs" / "results" / "full"
+  full.mkdir(parents=True)
+  for missing in ([{"cell": "msra/mtl", "seed": 2}], []):
+    (full / "summary.json").write_text(json.dumps(dict(
+        summary, missing=missing)), encoding="utf-8")
+    names = [name for name, _ in headline.readme_columns(str(tmp_path))]
+    assert len(names) == (3 if missing else 2), missing
 
 
 def test_a_claim_whose_multi_task_runs_have_not_run_names_its_pair():

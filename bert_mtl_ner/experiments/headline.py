@@ -128,20 +128,23 @@ def took(summary: Optional[Dict]) -> str:
 
 
 # The full grid as it was before its redesign (10-20 epochs, most runs
-# stopped at the cap), kept while the converged grid accumulates.
+# stopped at the cap): a column of the headline while the converged grid
+# accumulates; its report stays for the claims' comparison.
 FORMER_FULL = "full_capped"
 
 
 def readme_columns(root: str) -> List[tuple]:
   """The README's columns: the full and the cpu preset's committed reports
   (the cpu column's header says how long its grid took), and the former full
-  grid's while its report is kept (``FORMER_FULL``)."""
+  grid's while its report is kept (``FORMER_FULL``) and the full grid still
+  misses runs."""
   results = os.path.join(root, "docs", "results")
   cpu = load(os.path.join(results, "cpu", "summary.json"))
+  full = load(os.path.join(results, "full", "summary.json"))
   columns = [("full preset, this CPU ([report](docs/results/full/REPORT.md))",
-              load(os.path.join(results, "full", "summary.json")))]
+              full)]
   former = load(os.path.join(results, FORMER_FULL, "summary.json"))
-  if former:
+  if former and (full is None or full.get("missing")):
     columns.append((f"former full grid, capped ([report](docs/results/"
                     f"{FORMER_FULL}/REPORT.md))", former))
   return columns + [
