@@ -134,6 +134,13 @@ SMALL_BERT = ["--bert_model=tiny", "--bert_hidden_size=16", "--bert_num_layers=1
               "--bert_learning_rate=5e-3", "--patience=0", "--log_every=2"]
 
 
+def run_fresh(module, *args, stdin=None, timeout=600):
+  """``python -m bert_mtl_ner.MODULE ARGS`` in a fresh interpreter."""
+  return subprocess.run([sys.executable, "-m", f"bert_mtl_ner.{module}",
+                         *args], capture_output=True, text=True, input=stdin,
+                        timeout=timeout)
+
+
 def run_app(module, *args, stdin=None, check=True, timeout=600):
   """``python -m bert_mtl_ner.MODULE ARGS`` as a user runs it, in a process
   of its own forked from one that has imported TensorFlow (``app_fork``);
@@ -142,9 +149,7 @@ def run_app(module, *args, stdin=None, check=True, timeout=600):
   if app_fork.enabled() and not app_fork.needs_fresh_interpreter(args):
     result = app_fork.run(module, args, stdin, timeout)
   else:
-    result = subprocess.run([sys.executable, "-m", f"bert_mtl_ner.{module}",
-                             *args], capture_output=True, text=True,
-                            input=stdin, timeout=timeout)
+    result = run_fresh(module, *args, stdin=stdin, timeout=timeout)
   if check:
     assert result.returncode == 0, result.stderr[-3000:]
   return result

@@ -1,17 +1,9 @@
 """The tests' command runner (``app_fork``) answers as a fresh interpreter."""
 
-import subprocess
-import sys
-
 import pytest
 
 import app_fork
-
-
-def fresh(module, *args, stdin=None):
-  return subprocess.run([sys.executable, "-m", f"bert_mtl_ner.{module}",
-                         *args], capture_output=True, text=True, input=stdin,
-                        timeout=600)
+from conftest import run_fresh
 
 
 @pytest.mark.parametrize("module,args,stdin", [
@@ -24,7 +16,7 @@ def fresh(module, *args, stdin=None):
 ], ids=["tags_stdin", "usage_error", "unknown_flag"])
 def test_a_forked_command_answers_as_a_fresh_interpreter(module, args, stdin):
   forked = app_fork.run(module, args, stdin, timeout=600)
-  expected = fresh(module, *args, stdin=stdin)
+  expected = run_fresh(module, *args, stdin=stdin)
   assert forked.returncode == expected.returncode
   assert forked.stdout == expected.stdout
   assert forked.stderr == expected.stderr
