@@ -201,7 +201,10 @@ def test_a_small_grid_pretrains_once_and_runs_in_two_workers(
   assert "## What pretraining adds" in report
   assert "2 steps of 8 rows" in report and "pretrained by this invocation" \
       in report
-  assert "2 worker process(es)" in report
+  assert "2 worker process(es) sharing the grid" in report
+  # Each run records the two workers that shared the machine.
+  assert re.search(r"- Trained on: .+ CPU cores, \d+ GPU\(s\); .+, 2 worker "
+                   r"process\(es\) of \d+ thread\(s\) \(4 runs\)\n", report)
   # each run was trained once, by one of the two workers
   assert sorted(re.findall(r"peoples_daily/bert_crf seed \d", result.stdout)) \
       == ["peoples_daily/bert_crf seed 1", "peoples_daily/bert_crf seed 2"]
@@ -347,9 +350,21 @@ def test_committed_records_persist_runs_and_refuse_stale_ones(data_dir,
   plan = run_app("experiments", *fresh, "--plan")
   assert re.search(r"msra/bilstm_crf\s+1 recorded", plan.stdout)
   (records_dir / "REPORT.md").unlink()
-  run_app("experiments", *fresh, "--report")
-  assert "| BiLSTM-CRF | 1 |" in (records_dir / "REPORT.md").read_text(
-      encoding="utf-8")
+  # The report alone imports no TensorFlow; the machine that trained each
+  # run is the one its record names.
+  alone = subprocess.run([sys.executable, "-c", _WITHOUT_TENSORFLOW, *fresh,
+                          "--report"], capture_output=True, text=True,
+                         timeout=300)
+  assert alone.returncode == 0, alone.stderr[-3000:]
+  assert alone.stdout.strip().endswith("loaded: []"), alone.stdout[-300:]
+  written = (records_dir / "REPORT.md").read_text(encoding="utf-8")
+  assert "| BiLSTM-CRF | 1 |" in written
+  assert record["machine"]["workers"] == 1
+  assert (f"- Trained on: {record['machine']['hardware']}, 1 worker "
+          f"process(es) of {record['machine']['threads']} thread(s) (1 run)\n"
+          ) in written
+  assert "GPU(s)" in record["machine"]["hardware"]
+  assert "(`--report`, nothing trained) on " in written
 
   # Other flags make the record stale: refused with the difference named...
   changed = fresh + ["--lstm_units=8"]
@@ -1102,3 +1117,16 @@ def test_a_claim_whose_multi_task_runs_have_not_run_names_its_pair():
   assert line == ("- **People's Daily**, MTL (+MSRA) − BERT-BiLSTM-CRF (the "
                   "best single-task BERT row so far): not run yet.")
   assert "**People's Daily, clean**" in text and "them: not run" not in text
+
+
+def test_the_report_counts_the_runs_of_each_machine_its_records_name():
+  gpu = {"hardware": "x86_64 8 CPU cores, 1 GPU(s); Python 3.11.7, "
+                     "TensorFlow 2.15.1", "workers": 1, "threads": 8}
+  cpu = {"hardware": "x86_64 2 CPU cores, 0 GPU(s); Python 3.11.7, "
+                     "TensorFlow 2.15.1", "workers": 2, "threads": 1}
+  runs = [{"machine": gpu}, {"machine": cpu}, {"machine": gpu}, {}]
+  assert records.machines(runs) == (
+      f"{gpu['hardware']}, 1 worker process(es) of 8 thread(s) (2 runs); "
+      f"{cpu['hardware']}, 2 worker process(es) of 1 thread(s) (1 run); "
+      "the records of 1 run do not say (made before records carried it)")
+  assert records.machines([]) == "no runs"

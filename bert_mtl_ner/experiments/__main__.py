@@ -174,10 +174,11 @@ class Grid:
   (``--cells``) narrows what this invocation trains and plans."""
 
   def __init__(self, preset, cells, seeds, base, encoder_sha, start,
-               select="", shard=None):
+               select="", shard=None, sharing=1):
     self.preset, self.cells, self.seeds = preset, cells, seeds
     self.base, self.encoder_sha, self.start = base, encoder_sha, start
     self.select, self.shard = select, shard
+    self.sharing = sharing  # worker processes training on this machine
     self.locked = locked_fields()
     self.throughput = plan_lib.load_throughput(preset.record_dir)
 
@@ -261,7 +262,7 @@ class Grid:
             flush=True)
       runner.run_cell(self.base, r.cell, r.seed, self.preset,
                       FLAGS.results_dir, self.locked, self.encoder_sha,
-                      FLAGS.rerun_stale, version)
+                      FLAGS.rerun_stale, version, self.sharing)
       if after_each:
         after_each()
 
@@ -296,8 +297,12 @@ def main(argv) -> None:
         f"({FLAGS.pretrain_cache or default_cache()}); the BERT rows' records "
         "are matched to it by checksum. Give the cache that holds it (e.g. "
         "--pretrain_cache=../shared/pretrained).")
+  # A worker that run_workers started is one of as many as its environment
+  # says; its runs record that.
+  sharing = (int(os.environ.get(workers.WORKERS_ENV) or 1) if FLAGS.worker
+             else 1)
   grid = Grid(preset, cells, seeds, base, encoder_sha, start, FLAGS.cells,
-              shard)
+              shard, sharing)
   if FLAGS.plan:
     runs, how = grid.plan()
     if shard:
@@ -337,7 +342,7 @@ def main(argv) -> None:
   runs, _ = grid.plan(whole=True)
   meta = {"preset": preset.name, "description": preset.description,
           "command": relative_command(sys.argv[1:]),
-          "hardware": records.hardware(), "jobs": jobs,
+          "hardware": records.hardware(gpus=not FLAGS.report), "jobs": jobs,
           "started": started.strftime("%Y-%m-%d %H:%M UTC"),
           "wall_seconds": time.time() - start, "report_only": FLAGS.report}
   if encoder:

@@ -17,6 +17,7 @@ listed, or re-runs it with ``--rerun_stale``.
 """
 
 import base64
+import importlib.metadata
 import json
 import os
 import platform
@@ -103,14 +104,50 @@ def code_version(repo: str) -> str:
   return f"{version}-dirty" if changed else version
 
 
-def hardware() -> str:
-  """This machine, Python and TensorFlow in one line."""
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  gpus = tf.config.list_physical_devices("GPU")
+def hardware(gpus: bool = True) -> str:
+  """This machine, Python and TensorFlow in one line; with ``gpus`` also the
+  GPUs TensorFlow sees (which imports it), else its installed version only."""
+  if gpus:
+    import tensorflow as tf  # pylint: disable=g-import-not-at-top
+    devices = f"{len(tf.config.list_physical_devices('GPU'))} GPU(s)"
+    version = tf.__version__
+  else:
+    devices = "GPUs not looked for"
+    version = importlib.metadata.version("tensorflow")
   return (f"{platform.machine()} {platform.processor() or ''} "
-          f"{os.cpu_count()} CPU cores, "
-          f"{len(gpus)} GPU(s); Python {platform.python_version()}, "
-          f"TensorFlow {tf.__version__}").replace("  ", " ")
+          f"{os.cpu_count()} CPU cores, {devices}; Python "
+          f"{platform.python_version()}, TensorFlow {version}"
+          ).replace("  ", " ")
+
+
+def machine(jobs: int) -> Dict:
+  """What a run records of the machine that trains it: ``hardware``, the
+  grid's worker processes sharing it (``jobs``) and TensorFlow's threads per
+  op in this one."""
+  return {"hardware": hardware(), "workers": jobs,
+          "threads": int(os.environ.get("TF_NUM_INTRAOP_THREADS") or 0)
+                     or os.cpu_count()}
+
+
+def machines(results: Sequence[Dict]) -> str:
+  """Where ``results`` were trained, from their records: each machine with
+  its number of runs, and how many records do not say."""
+  seen: Dict[str, int] = {}
+  unsaid = 0
+  for result in results:
+    said = result.get("machine")
+    if not said:
+      unsaid += 1
+      continue
+    key = (f"{said['hardware']}, {said['workers']} worker process(es) of "
+           f"{said['threads']} thread(s)")
+    seen[key] = seen.get(key, 0) + 1
+  parts = [f"{key} ({count} run{'s' if count > 1 else ''})"
+           for key, count in sorted(seen.items(), key=lambda kv: -kv[1])]
+  if unsaid:
+    parts.append(f"the records of {unsaid} run{'s' if unsaid > 1 else ''} "
+                 "do not say (made before records carried it)")
+  return "; ".join(parts) or "no runs"
 
 
 def pack_counts(counts: np.ndarray) -> Dict:

@@ -222,7 +222,8 @@ def report_data(results: Sequence[Dict], meta: Dict,
 
   Args:
     results: the runs' ``result.json`` contents or committed records.
-    meta: ``preset``, ``description``, ``command``, ``hardware``, ``started``,
+    meta: ``preset``, ``description``, ``command``, ``hardware`` (of this
+      invocation; the runs' own is in their records), ``started``,
       ``wall_seconds``, optionally ``jobs`` and ``pretraining``.
     missing: (cell name, seed) of planned runs without a result yet.
     resamples: of the paired bootstrap.
@@ -254,7 +255,7 @@ def report_data(results: Sequence[Dict], meta: Dict,
           "significance": _significance(results, cells, best, resamples),
           "runs": [dict({k: r.get(k) for k in ("cell", "seed", "scores",
                                                "best", "wall_seconds",
-                                               "code_version",
+                                               "code_version", "machine",
                                                "encoder_sha256")},
                         epochs=(r.get("identity") or r.get("run") or {}).get(
                             "epochs"),
@@ -634,12 +635,13 @@ def build_report(results: Sequence[Dict], meta: Dict,
            f"- Preset: {meta['description']}",
            f"- Epochs: {_epochs(data)}",
            f"- Stopped by: {_stops(data)}",
-           f"- Hardware: {meta['hardware']}; {meta.get('jobs', 1)} worker "
-           "process(es) sharing the grid",
+           f"- Trained on: {records.machines(results)}",
            (f"- Report written {meta['started']} from the recorded runs "
-            "(`--report`, nothing trained)" if meta.get("report_only") else
-            f"- Started: {meta['started']}; wall time of this invocation "
-            f"{meta['wall_seconds'] / 60:.1f} min")
+            f"(`--report`, nothing trained) on {meta['hardware']}"
+            if meta.get("report_only") else
+            f"- This invocation: {meta['hardware']}; {meta.get('jobs', 1)} "
+            f"worker process(es) sharing the grid; started {meta['started']}, "
+            f"wall time {meta['wall_seconds'] / 60:.1f} min")
            + f"; training and scoring time of all runs {wall / 60:.1f} min"
            + _without_cache(meta),
            ] + _encoder(meta.get("pretraining"))

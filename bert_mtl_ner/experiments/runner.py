@@ -37,7 +37,7 @@ from bert_mtl_ner.training.run_config import TrainRun
 def run_cell(base: TrainRun, cell: Cell, seed: int, preset: Preset,
              results_dir: str, locked: Sequence[str] = (),
              encoder: Optional[str] = None, rerun_stale: bool = False,
-             code_version: str = "unknown") -> Dict:
+             code_version: str = "unknown", jobs: int = 1) -> Dict:
   """Trains and scores ``cell`` with ``seed`` unless its result exists.
 
   With ``preset.record_dir`` a matching committed record is returned as it is,
@@ -109,7 +109,8 @@ def run_cell(base: TrainRun, cell: Cell, seed: int, preset: Preset,
                 "bert_model": run.bert_model if bert else None},
       "run": dataclasses.asdict(run),
       "identity": expected, "encoder_sha256": encoder,
-      "code_version": code_version, "sentence_counts": counts,
+      "code_version": code_version, "machine": records.machine(jobs),
+      "sentence_counts": counts,
   }
   if aux_removed is not None:  # --aux_exclude: {corpus: sentences removed}
     result["aux_removed"] = aux_removed

@@ -43,11 +43,16 @@ def clear_claims(results_dir: str) -> int:
   return len(paths)
 
 
+# How many workers share the machine, for what a worker's runs record.
+WORKERS_ENV = "BERT_MTL_NER_GRID_WORKERS"
+
+
 def worker_env(jobs: int, cores: int) -> dict:
   """The environment of one of ``jobs`` workers sharing ``cores`` cores."""
   env = dict(os.environ)
   env["TF_NUM_INTRAOP_THREADS"] = str(max(1, cores // jobs))
   env["TF_NUM_INTEROP_THREADS"] = "1"
+  env[WORKERS_ENV] = str(jobs)
   return env
 
 
