@@ -120,11 +120,12 @@ def hardware(gpus: bool = True) -> str:
           ).replace("  ", " ")
 
 
-def machine(jobs: int) -> Dict:
+def machine(sharing: int) -> Dict:
   """What a run records of the machine that trains it: ``hardware``, the
-  grid's worker processes sharing it (``jobs``) and TensorFlow's threads per
-  op in this one."""
-  return {"hardware": hardware(), "workers": jobs,
+  grid's worker processes sharing it (``sharing``) and TensorFlow's threads
+  per op in this one (``TF_NUM_INTRAOP_THREADS``, as the grid's workers set
+  it, else one per core)."""
+  return {"hardware": hardware(), "workers": sharing,
           "threads": int(os.environ.get("TF_NUM_INTRAOP_THREADS") or 0)
                      or os.cpu_count()}
 

@@ -37,12 +37,13 @@ from bert_mtl_ner.training.run_config import TrainRun
 def run_cell(base: TrainRun, cell: Cell, seed: int, preset: Preset,
              results_dir: str, locked: Sequence[str] = (),
              encoder: Optional[str] = None, rerun_stale: bool = False,
-             code_version: str = "unknown", jobs: int = 1) -> Dict:
+             code_version: str = "unknown", sharing: int = 1) -> Dict:
   """Trains and scores ``cell`` with ``seed`` unless its result exists.
 
   With ``preset.record_dir`` a matching committed record is returned as it is,
   a stale one is refused (or, with ``rerun_stale``, trained again), and a new
-  result is written as a record.
+  result is written as a record. A new result records ``code_version`` and
+  the machine, shared by ``sharing`` grid workers (``records.machine``).
 
   Returns:
     The content of the run's ``result.json`` (or of its record).
@@ -109,7 +110,7 @@ def run_cell(base: TrainRun, cell: Cell, seed: int, preset: Preset,
                 "bert_model": run.bert_model if bert else None},
       "run": dataclasses.asdict(run),
       "identity": expected, "encoder_sha256": encoder,
-      "code_version": code_version, "machine": records.machine(jobs),
+      "code_version": code_version, "machine": records.machine(sharing),
       "sentence_counts": counts,
   }
   if aux_removed is not None:  # --aux_exclude: {corpus: sentences removed}
