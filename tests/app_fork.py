@@ -47,6 +47,11 @@ def needs_fresh_interpreter(args: Sequence[str]) -> bool:
              for a in args)
 
 
+def command(module: str, args: Sequence[str]) -> list:
+  """``python -m bert_mtl_ner.MODULE ARGS`` as an argument list."""
+  return [sys.executable, "-m", f"bert_mtl_ner.{module}", *args]
+
+
 def _fork_context():
   global _context
   if _context is None:
@@ -101,13 +106,13 @@ def run(module: str, args: Sequence[str], stdin: Optional[str],
                             dict(os.environ), streams))
     process.start()
     process.join(timeout)
-    command = [sys.executable, "-m", f"bert_mtl_ner.{module}", *args]
     if process.exitcode is None:
       process.kill()
       process.join()
-      raise subprocess.TimeoutExpired(command, timeout)
+      raise subprocess.TimeoutExpired(command(module, args), timeout)
     outputs = []
     for path in streams[1:]:
       with open(path, encoding="utf-8") as stream:
         outputs.append(stream.read())
-  return subprocess.CompletedProcess(command, process.exitcode, *outputs)
+  return subprocess.CompletedProcess(command(module, args), process.exitcode,
+                                     *outputs)

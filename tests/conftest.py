@@ -5,7 +5,6 @@ import os
 import pathlib
 import random
 import subprocess
-import sys
 
 import pytest
 
@@ -136,9 +135,8 @@ SMALL_BERT = ["--bert_model=tiny", "--bert_hidden_size=16", "--bert_num_layers=1
 
 def run_fresh(module, *args, stdin=None, timeout=600):
   """``python -m bert_mtl_ner.MODULE ARGS`` in a fresh interpreter."""
-  return subprocess.run([sys.executable, "-m", f"bert_mtl_ner.{module}",
-                         *args], capture_output=True, text=True, input=stdin,
-                        timeout=timeout)
+  return subprocess.run(app_fork.command(module, args), capture_output=True,
+                        text=True, input=stdin, timeout=timeout)
 
 
 def run_app(module, *args, stdin=None, check=True, timeout=600):
